@@ -1,0 +1,94 @@
+"""Compile YANG files into a generated package on disk, and import such a package.
+
+``compile_package`` is what ``yangd compile`` and the start-up compile of user modules run;
+``import_package`` loads a generated package from any directory (the shipped one lives in
+models/generated/, start-up compiles in a cache directory keyed by the sources' hash).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from models.compiler.build import build_schema, hash_sources
+from models.compiler.emit import emit_package
+from models.compiler.frontend import Frontend, load, yang_files
+from models.schema import Schema
+
+
+def schema_of(
+    paths: Sequence[str | Path],
+    search_path: Sequence[str | Path] = (),
+    features: Mapping[str, Sequence[str]] | None = None,
+    deviations: Sequence[str | Path] = (),
+) -> tuple[Schema, Frontend]:
+    files = yang_files(paths)
+    fe = load(files, search_path, features, deviations)
+    texts = [(str(p.name), p.read_bytes()) for p in (*files, *map(Path, deviations))]
+    opts = repr(sorted((k, sorted(v)) for k, v in (features or {}).items()))
+    return build_schema(fe.ctx, fe.modules, hash_sources(texts, opts)), fe
+
+
+def write_package(schema: Schema, out_dir: str | Path) -> list[str]:
+    """Write the generated sources and schema.json into ``out_dir`` (replacing its .py files)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.py"):
+        old.unlink()
+    files = emit_package(schema)  # assigns py names: must run before schema.json is written
+    for name, src in files.items():
+        (out / name).write_text(src, encoding="utf-8")
+    schema.dump(out / "schema.json")
+    return sorted([*files, "schema.json"])
+
+
+def compile_package(
+    paths: Sequence[str | Path],
+    out_dir: str | Path,
+    search_path: Sequence[str | Path] = (),
+    features: Mapping[str, Sequence[str]] | None = None,
+    deviations: Sequence[str | Path] = (),
+) -> Schema:
+    schema, _fe = schema_of(paths, search_path, features, deviations)
+    write_package(schema, out_dir)
+    return schema
+
+
+def import_package(pkg_dir: str | Path, name: str | None = None) -> ModuleType:
+    """Import a generated package from a directory under a unique module name."""
+    d = Path(pkg_dir).resolve()
+    name = name or f"_yangd_gen_{abs(hash(str(d)))}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, d / "__init__.py", submodule_search_locations=[str(d)])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no generated package in {d}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return mod
+
+
+def cached_compile(
+    paths: Sequence[str | Path], cache_dir: str | Path, search_path: Sequence[str | Path] = (),
+    features: Mapping[str, Sequence[str]] | None = None,
+) -> ModuleType:
+    """Compile user modules at start-up, reusing a previous compile of the same sources."""
+    files = yang_files(paths)
+    opts = repr(sorted((k, sorted(v)) for k, v in (features or {}).items()))
+    key = hash_sources([(p.name, p.read_bytes()) for p in files], opts)[:16]
+    target = Path(cache_dir) / key
+    if not (target / "__init__.py").exists():
+        tmp = Path(cache_dir) / f".{key}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        compile_package(files, tmp, search_path, features)
+        tmp.rename(target)
+    return import_package(target, f"_yangd_user_{key}")
