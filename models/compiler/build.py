@@ -8,6 +8,7 @@ reads that result and records what later layers need.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
@@ -91,7 +92,7 @@ def _module_info(m: Statement, ctx: Any, implemented: bool) -> ModuleInfo:
         deviations=tuple(dict.fromkeys(deviators)),
         submodules=tuple(subs),
         implemented=implemented,
-        source=getattr(m.pos, "ref", None),
+        source=Path(str(m.pos.ref)).name if getattr(m.pos, "ref", None) else None,
     )
 
 

@@ -1,0 +1,188 @@
+"""The ``yangd`` command line (typer + rich).
+
+Offline tools work on the shipped module set (models/generated, compiled from yang/) plus any
+``--module`` the operator adds; extra modules are compiled at start and cached by the hash of
+their sources. ``serve`` will start NETCONF/RESTCONF once those exist; until then it loads
+and compiles the schema and prints what it would serve.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.compiler.frontend import CompileError
+
+app = typer.Typer(
+    help="yangd: a model-driven configuration and management plane (YANG, NETCONF, RESTCONF).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+REPO = Path(__file__).resolve().parents[1]
+YANG_DIR = REPO / "yang"
+SEARCH = [YANG_DIR / "ietf", YANG_DIR / "iana", YANG_DIR / "yangd"]
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "yangd"
+
+ModuleOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--module", "-m", help="Extra YANG module to load (imports are searched beside it)."),
+]
+DataDirOpt = Annotated[Path, typer.Option("--data-dir", help="Where yangd keeps its state and caches.")]
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    err.print(msg, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def load_package(modules: list[Path] | None, data_dir: Path) -> ModuleType:
+    """The generated package for the shipped set, or for shipped + extra modules (cached)."""
+    if not modules:
+        import models.generated as pkg
+
+        return pkg
+    from models.compiler.package import cached_compile
+
+    files = [p for p in sorted(YANG_DIR.rglob("*.yang"))] + [Path(m) for m in modules]
+    search = [*SEARCH, *{Path(m).parent for m in modules}]
+    try:
+        return cached_compile(files, data_dir / "schema-cache", search)
+    except CompileError as e:
+        _fail("\n".join(e.messages), 2)
+        raise  # unreachable: _fail raises
+
+
+@app.command()
+def serve(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    module: ModuleOpt = None,
+    netconf_listen: Annotated[str, typer.Option("--netconf-listen")] = "127.0.0.1:8830",
+    restconf_listen: Annotated[str, typer.Option("--restconf-listen")] = "127.0.0.1:8443",
+) -> None:
+    """Start yangd. (This milestone: compile the schema and print the modules it serves.)"""
+    pkg = load_package(module, data_dir)
+    schema = pkg.B.schema
+    table = Table(title="yangd: loaded schema", show_lines=False)
+    for col in ("module", "revision", "namespace", "implemented", "features"):
+        table.add_column(col, overflow="fold")
+    for m in sorted(schema.modules.values(), key=lambda m: m.name):
+        table.add_row(m.name, m.revision or "", m.namespace, "yes" if m.implemented else "import",
+                      " ".join(m.features))
+    out.print(table)
+    out.print(
+        f"{sum(1 for m in schema.modules.values() if m.implemented)} modules implemented, "
+        f"{len(schema.identities)} identities, {len(schema.rpcs)} rpcs, "
+        f"{len(schema.notifications)} notifications. NETCONF ({netconf_listen}) and RESTCONF "
+        f"({restconf_listen}) listeners arrive with their milestones.",
+        markup=False, highlight=False,
+    )
+
+
+@app.command("compile")
+def compile_cmd(
+    paths: Annotated[list[Path] | None, typer.Argument(help="YANG files or directories (default: yang/).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Package directory to write.")] = REPO / "models" / "generated",
+    search_path: Annotated[list[Path] | None, typer.Option("--path", "-p", help="Import search directory.")] = None,
+    feature: Annotated[list[str] | None, typer.Option("--feature", "-F", help="MODULE:FEATURE[,FEATURE] to enable (others off for that module); MODULE: for none.")] = None,
+    deviation: Annotated[list[Path] | None, typer.Option("--deviation", help="Deviation module to apply.")] = None,
+) -> None:
+    """Compile YANG modules into a pydantic package (default: yang/ into models/generated)."""
+    from models.compiler.package import compile_package
+
+    features: dict[str, list[str]] | None = None
+    for f in feature or []:
+        mod, _, names = f.partition(":")
+        features = features or {}
+        features.setdefault(mod, []).extend(n for n in names.split(",") if n)
+    srcs = paths or [YANG_DIR]
+    search = list(search_path or []) + (SEARCH if not paths else [])
+    try:
+        schema = compile_package(srcs, output, search, features, deviation or [])
+    except CompileError as e:
+        _fail("\n".join(e.messages), 2)
+        return
+    n = sum(1 for m in schema.modules.values() if m.implemented)
+    out.print(f"compiled {n} modules into {output}", markup=False, highlight=False)
+
+
+@app.command()
+def tree(
+    modules: Annotated[list[str], typer.Argument(help="Module names to print.")],
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    module: ModuleOpt = None,
+) -> None:
+    """Print the schema of loaded modules as an RFC 8340 tree diagram."""
+    from models.tree import tree_lines
+
+    schema = load_package(module, data_dir).B.schema
+    for i, name in enumerate(modules):
+        if name not in schema.modules or not schema.modules[name].implemented:
+            _fail(f"no implemented module {name!r}; loaded: {', '.join(sorted(schema.modules))}")
+        if i:
+            print()
+        for line in tree_lines(schema, name):
+            print(line)
+
+
+def _decode(pkg: ModuleType, path: Path) -> Any:
+    from models.codec.errors import InstanceError
+    from models.codec.json import decode_json
+    from models.codec.xml import decode_xml
+
+    data = path.read_bytes() if str(path) != "-" else sys.stdin.buffer.read()
+    try:
+        if data.lstrip()[:1] == b"<":
+            return decode_xml(pkg.Root, data)
+        return decode_json(pkg.Root, data)
+    except InstanceError as e:
+        _fail(str(e), 1)
+
+
+@app.command()
+def validate(
+    datafile: Annotated[Path, typer.Argument(help="Instance document, XML or JSON ('-' for stdin).")],
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    module: ModuleOpt = None,
+) -> None:
+    """Check an instance document against the schema; errors name the instance path."""
+    _decode(load_package(module, data_dir), datafile)
+    out.print("valid", markup=False, highlight=False)
+
+
+@app.command()
+def convert(
+    datafile: Annotated[Path, typer.Argument(help="Instance document, XML or JSON ('-' for stdin).")],
+    to: Annotated[str, typer.Option("--to", help="json or xml")] = "json",
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    module: ModuleOpt = None,
+) -> None:
+    """Convert an instance document between XML (RFC 7950) and JSON (RFC 7951)."""
+    from models.codec.json import encode_json
+    from models.codec.xml import encode_xml, to_bytes
+
+    obj = _decode(load_package(module, data_dir), datafile)
+    if to == "json":
+        print(encode_json(obj, indent=2))
+    elif to == "xml":
+        sys.stdout.write(to_bytes(encode_xml(obj), pretty=True).decode())
+    else:
+        _fail("--to takes json or xml", 2)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
