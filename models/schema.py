@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,13 @@ class XPathExpr:
     context: str = "self"
     error_message: str | None = None
     error_app_tag: str | None = None
+
+    @cached_property
+    def ast(self) -> Any:
+        """The parsed expression with every name test resolved to its module (cached)."""
+        from models.xpath import parse, resolve_prefixes
+
+        return resolve_prefixes(parse(self.xpath), self.prefixes, self.module)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"x": self.xpath, "m": self.module, "p": dict(self.prefixes)}

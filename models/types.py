@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
 from models.schema import Schema
+from models.xpath.paths import parse_instance_identifier
 from models.xsd_regex import compile_pattern
 
 CoreSchema = core_schema.CoreSchema
@@ -135,12 +136,14 @@ class IntType(YangType):
     def _checked(self, s: CoreSchema) -> CoreSchema:
         parts = self.bounds
         check = None
-        if len(parts) > 1 or self.d.get("range_em"):
+        if len(parts) > 1 or self.d.get("range_em") or self.d.get("range_et"):
             check = _parts_check(parts, "value", lambda v: v, self.d.get("range_em"), self.d.get("range_et"))
         return _after(s, check)
 
     def python_schema(self) -> CoreSchema:
         lo, hi = self.bounds[0][0], self.bounds[-1][1]
+        if self.d.get("range_em") or self.d.get("range_et"):  # the range check reports them
+            lo, hi = INT_BOUNDS[self.d["b"]]
         return self._checked(core_schema.int_schema(strict=True, ge=lo, le=hi))
 
     def json_schema(self) -> CoreSchema:
@@ -439,8 +442,12 @@ class InstanceIdType(YangType):
 
     def python_schema(self) -> CoreSchema:
         def check(v: str) -> str:
-            if not v.startswith("/"):
-                raise invalid(f"{v!r} is not an instance-identifier")
+            try:
+                steps = parse_instance_identifier(v)
+            except ValueError as e:
+                raise invalid(f"{v!r} is not an instance-identifier: {e}") from None
+            if steps[0].prefix is None:
+                raise invalid(f"{v!r}: the first node of an instance-identifier must be qualified")
             return v
         return _after(core_schema.str_schema(strict=True), check)
 

@@ -26,7 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
 
 REPO = Path(__file__).resolve().parents[1]
 YANG_DIR = REPO / "yang"
@@ -41,7 +40,7 @@ DataDirOpt = Annotated[Path, typer.Option("--data-dir", help="Where yangd keeps 
 
 
 def _fail(msg: str, code: int = 1) -> None:
-    err.print(msg, markup=False, highlight=False)
+    sys.stderr.write(msg.rstrip("\n") + "\n")  # plain: messages are parsed by editors and scripts
     raise typer.Exit(code)
 
 

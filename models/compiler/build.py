@@ -14,7 +14,9 @@ from typing import Any
 
 from pyang.statements import Statement
 
+from models.compiler.frontend import CompileError
 from models.compiler.types import prefix_map, qualify, resolve
+from models.xpath import XPathSyntaxError, check_functions
 from models.schema import Identity, Kind, ModuleInfo, Schema, SchemaNode, XPathExpr
 
 _KINDS = {k.value: k for k in Kind}
@@ -186,7 +188,7 @@ def _typedef_sub(t: Statement, keyword: str) -> str | None:
 
 def _xpath(stmt: Statement, module: str, context: str) -> XPathExpr:
     em, et = stmt.search_one("error-message"), stmt.search_one("error-app-tag")
-    return XPathExpr(
+    expr = XPathExpr(
         xpath=stmt.arg,
         module=module,
         prefixes=prefix_map(stmt),
@@ -194,6 +196,11 @@ def _xpath(stmt: Statement, module: str, context: str) -> XPathExpr:
         error_message=em.arg if em is not None else None,
         error_app_tag=et.arg if et is not None else None,
     )
+    try:  # parse once now: a bad expression is a compile error with the statement's position
+        check_functions(expr.ast, expr.xpath)
+    except XPathSyntaxError as e:
+        raise CompileError([f"{stmt.pos}: error: bad XPath in {stmt.keyword}: {e}"]) from None
+    return expr
 
 
 def _whens(s: Statement, module: str) -> Iterable[XPathExpr]:

@@ -81,11 +81,10 @@ def load(
     ctx.validate()
     errors, warnings = [], []
     for pos, tag, args in ctx.errors:
-        msg = f"{pos}: {error.err_to_str(tag, args)}"
         if error.is_error(error.err_level(tag)):
-            errors.append(f"{msg}")
+            errors.append(f"{pos}: error: {error.err_to_str(tag, args)}")
         else:
-            warnings.append(msg)
+            warnings.append(f"{pos}: warning: {error.err_to_str(tag, args)}")
     if errors:
         raise CompileError(_dedupe(errors))
     mains = [m for m in modules if m.keyword == "module"]
