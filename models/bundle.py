@@ -51,7 +51,7 @@ def check_choices(self: YangModel) -> YangModel:
     return self
 
 
-choices_validator = model_validator(mode="after")(check_choices)  # type: ignore[arg-type]
+choices_validator = model_validator(mode="after")(check_choices)
 
 
 class _Marker:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     CONTAINER = "container"
     LIST = "list"
     LEAF = "leaf"

@@ -152,7 +152,8 @@ class IntType(YangType):
         return self.python_schema()
 
     def _from_json_str(self, s: str) -> int:
-        return self.validate(self._lex(s))
+        v: int = self.validate(self._lex(s))
+        return v
 
     @property
     def json_serializes(self) -> bool:  # type: ignore[override]
@@ -192,11 +193,16 @@ class DecimalType(YangType):
             exp = v.as_tuple().exponent
             if isinstance(exp, int) and exp < -fd and v != v.quantize(Decimal(1).scaleb(-fd)):
                 raise invalid(f"{v} has more than {fd} fraction digits")
-            return rng(v)
+            rng(v)
+            return v
         return core_schema.no_info_after_validator_function(check, core_schema.is_instance_schema(Decimal))
 
     def json_schema(self) -> CoreSchema:
-        return _after(core_schema.str_schema(strict=True), lambda s: self.validate(self._lex(s)))
+        return _after(core_schema.str_schema(strict=True), self._from_json_str)
+
+    def _from_json_str(self, s: str) -> Decimal:
+        v: Decimal = self.validate(self._lex(s))
+        return v
 
     def _lex(self, text: str) -> Decimal:
         t = text.strip()

@@ -36,7 +36,9 @@ class YangList(Generic[E]):
     def __init__(self, entries: Iterable[E] = (), keys: tuple[str, ...] = ()):
         self._keys = keys
         emap: immutables.Map[Key, E]
-        with immutables.Map().mutate() as em, immutables.Map().mutate() as sm:
+        em: immutables.MapMutation[Key, E]
+        sm: immutables.MapMutation[Key, int]
+        with immutables.Map[Key, E]().mutate() as em, immutables.Map[Key, int]().mutate() as sm:
             n = 0
             order: list[Key] = []
             for e in entries:
@@ -116,7 +118,7 @@ class YangList(Generic[E]):
         k = self._key_of(entry)
         if k in self._entries:
             return self._derive(self._entries.set(k, entry), self._seq, self._next, self._order)
-        order = self._order + (k,) if self._order is not None and len(self._order) < 64 else None
+        order = (*self._order, k) if self._order is not None and len(self._order) < 64 else None
         return self._derive(self._entries.set(k, entry), self._seq.set(k, self._next), self._next + 1, order)
 
     def remove(self, key: Any) -> YangList[E]:
@@ -141,7 +143,7 @@ class YangList(Generic[E]):
                 raise KeyError(a)
             pos = order.index(a) + (1 if where == "after" else 0)
         order.insert(pos, k)
-        seq = immutables.Map({x: i for i, x in enumerate(order)})
+        seq: immutables.Map[Key, int] = immutables.Map({x: i for i, x in enumerate(order)})
         return self._derive(self._entries.set(k, entry), seq, len(order), tuple(order))
 
     @classmethod

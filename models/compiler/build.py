@@ -8,16 +8,16 @@ reads that result and records what later layers need.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from pyang.statements import Statement
 
 from models.compiler.frontend import CompileError
 from models.compiler.types import prefix_map, qualify, resolve
-from models.xpath import XPathSyntaxError, check_functions
 from models.schema import Identity, Kind, ModuleInfo, Schema, SchemaNode, XPathExpr
+from models.xpath import XPathSyntaxError, check_functions
 
 _KINDS = {k.value: k for k in Kind}
 

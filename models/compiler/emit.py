@@ -75,7 +75,7 @@ class _File:
     class_of: dict[int, str] = field(default_factory=dict)
 
     def class_name(self, node: SchemaNode, parent_cls: str | None) -> str:
-        base = camel(node.name) if node.kind not in (Kind.INPUT, Kind.OUTPUT) else camel(node.name)
+        base = camel(node.name)
         if node.kind in (Kind.INPUT, Kind.OUTPUT) and node.parent is not None:
             base = camel(node.parent.name) + camel(node.name)
         name = base
