@@ -160,7 +160,7 @@ class IntType(YangType):
         return self.d["b"] in ("int64", "uint64")
 
     def to_json(self, v: Any) -> Any:
-        return str(v)
+        return str(v) if self.d["b"] in ("int64", "uint64") else v  # also used by unions
 
     def _lex(self, text: str) -> int:
         t = text.strip()
@@ -412,6 +412,10 @@ class IdentityrefType(YangType):
     """Values are always the qualified ``module:identity``; the registry is the Schema's."""
 
     def allowed(self) -> frozenset[str]:
+        return self._allowed
+
+    @cached_property
+    def _allowed(self) -> frozenset[str]:  # the identity set is fixed once the schema is loaded
         sets = [self.schema.derived_from(b) for b in self.d.get("bases", ())]
         return frozenset.intersection(*sets) if sets else frozenset()
 
@@ -539,3 +543,16 @@ _BY_BASE: dict[str, type[YangType]] = {
     "enumeration": EnumType, "bits": BitsType, "binary": BinaryType,
     "identityref": IdentityrefType, "instance-identifier": InstanceIdType, "union": UnionType,
 }
+
+
+class ModuleNames:
+    """Namespaces for the RFC 7951 forms: prefixes *are* module names."""
+
+    def module_of_prefix(self, prefix: str | None) -> str | None:
+        return prefix
+
+    def prefix_of_module(self, module: str) -> str:
+        return module
+
+
+MODULE_NAMES = ModuleNames()

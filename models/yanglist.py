@@ -97,11 +97,13 @@ class YangList(Generic[E]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, YangList):
             return NotImplemented
+        if not self._keys:  # keyless: the key is identity, compare entries in order
+            return not other._keys and list(self) == list(other)
         return self.keys() == other.keys() and all(
             self._entries[k] == other._entries[k] for k in self.keys())
 
     def __hash__(self) -> int:
-        return hash(self.keys())
+        return hash(self.keys()) if self._keys else len(self)
 
     def __repr__(self) -> str:
         return f"YangList({list(self)!r})"
@@ -149,3 +151,62 @@ class YangList(Generic[E]):
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         raise TypeError("YangList fields are built by models.bundle (they need the list's keys)")
+
+
+class YangListBuilder(Generic[E]):
+    """A transient, mutable view of a YangList for applying many entry edits at once.
+
+    Edits to one list within one request go through a builder (HAMT mutation: no per-entry
+    path copying), and ``finish`` yields the new immutable YangList. The source list is
+    untouched, so an edit that fails later still leaves the old version intact.
+    """
+
+    def __init__(self, base: YangList[E]):
+        self._base = base
+        self._keys = base._keys
+        self._em = base._entries.mutate()
+        self._sm = base._seq.mutate()
+        self._next = base._next
+        self._order = base._order
+        self._changed = False
+
+    def get(self, key: Key) -> E | None:
+        return self._em.get(key)
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._em
+
+    def __len__(self) -> int:
+        return len(self._em)
+
+    def key_of(self, e: E) -> Key:
+        return self._base._key_of(e)
+
+    def set(self, entry: E) -> None:
+        k = self._base._key_of(entry)
+        self._changed = True
+        if k not in self._em:
+            self._sm[k] = self._next
+            self._next += 1
+            self._order = None
+        self._em[k] = entry
+
+    def remove(self, key: Key) -> None:
+        del self._em[key]
+        del self._sm[key]
+        self._order = None
+        self._changed = True
+
+    def finish(self) -> YangList[E] | None:
+        """The new list (None when empty); the builder must not be used afterwards."""
+        if not self._changed:
+            return self._base if len(self._base) else None
+        if not len(self._em):
+            return None
+        return self._base._derive(self._em.finish(), self._sm.finish(), self._next, self._order)
+
+    def snapshot(self) -> YangList[E]:
+        """An immutable copy of the current state (the builder stays usable)."""
+        lst = self.finish() or YangList((), self._keys)
+        self.__init__(lst)  # type: ignore[misc]
+        return lst
