@@ -96,11 +96,13 @@ def _children(ctx: _Ctx, parent: SchemaNode, obj: YangModel | None, edits: Itera
         if key is not None and e.node.is_key:
             _check_key(ctx, e, op, path)
             continue
+        mark = len(ctx.changes)
         try:
             new = _node(ctx, e, cur, op, path)
         except YangdErrors as err:
             if not ctx.continue_on_error:
                 raise
+            del ctx.changes[mark:]  # the failed part of the edit is skipped as a whole
             ctx.errors.extend(err.errors)
             continue
         updates[name] = new
