@@ -111,7 +111,7 @@ def _children(ctx: _Ctx, parent: SchemaNode, obj: YangModel | None, edits: Itera
     for name, b in builders.items():
         updates[name] = b.finish()
     if not updates:
-        return obj
+        return empty(parent, key) if obj is None and key is not None else obj
     if obj is None:
         values = {k: v for k, v in updates.items() if v is not None}
         if not values and key is None:

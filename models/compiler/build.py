@@ -204,18 +204,18 @@ def _xpath(stmt: Statement, module: str, context: str) -> XPathExpr:
 
 
 def _whens(s: Statement, module: str) -> Iterable[XPathExpr]:
-    own = s.search_one("when")
-    if own is not None:
-        yield _xpath(own, module, "self")
+    # pyang copies a uses' when onto each top-level node of the grouping (marked
+    # i_origin "uses"); its context is the uses' parent. Descendants do not get it.
+    for w in s.search("when"):
+        if getattr(w, "i_origin", None) == "uses":
+            yield _xpath(w, w.i_module.i_modulename, "parent")
+        else:
+            yield _xpath(w, module, "self")
     aug = getattr(s, "i_augment", None)
     if aug is not None:
         w = aug.search_one("when")
         if w is not None:
             yield _xpath(w, aug.i_module.i_modulename, "parent")
-    for uses in getattr(s, "i_uses", None) or ():
-        w = uses.search_one("when")
-        if w is not None:
-            yield _xpath(w, uses.i_module.i_modulename, "parent")
 
 
 def hash_sources(texts: Iterable[tuple[str, bytes]], options: str = "") -> str:

@@ -87,6 +87,8 @@ def load(
             warnings.append(f"{pos}: warning: {error.err_to_str(tag, args)}")
     if errors:
         raise CompileError(_dedupe(errors))
+    for m in list(ctx.modules.values()):  # drop the nodes whose if-feature is false
+        m.prune()
     mains = [m for m in modules if m.keyword == "module"]
     for m in modules:  # a submodule named directly compiles as its main module
         if m.keyword == "submodule":

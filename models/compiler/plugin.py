@@ -8,7 +8,7 @@ from __future__ import annotations
 import optparse
 from typing import Any
 
-from pyang import plugin
+from pyang import error, plugin
 
 from models.compiler.build import build_schema
 from models.compiler.package import write_package
@@ -34,7 +34,7 @@ class PydanticPlugin(plugin.PyangPlugin):  # type: ignore[misc]
     def emit(self, ctx: Any, modules: list[Any], fd: Any) -> None:
         out = getattr(ctx.opts, "pydantic_dir", None)
         if not out:
-            raise plugin.error.EmitError("-f pydantic needs --pydantic-dir DIR")
+            raise error.EmitError("-f pydantic needs --pydantic-dir DIR")
         schema = build_schema(ctx, [m for m in modules if m.keyword == "module"])
         files = write_package(schema, out)
         fd.write(f"wrote {len(files)} files to {out}\n")

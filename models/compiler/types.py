@@ -105,11 +105,11 @@ def resolve(t: Statement, ctx: Any, leaf: Statement | None, depth: int = 0) -> d
         d.setdefault("pattern", []).append(
             [p.arg, invert, em.arg if em is not None else None, et.arg if et is not None else None]
         )
-    enums = t.search("enum")
+    enums = [e for e in t.search("enum") if not getattr(e, "i_not_implemented", False)]
     if enums:
         base_values = {n: v for n, v in d.get("enum", [])}  # a derived type restricts, keeps values
         d["enum"] = [[e.arg, base_values.get(e.arg, getattr(e, "i_value", None))] for e in enums]
-    bits = t.search("bit")
+    bits = [b for b in t.search("bit") if not getattr(b, "i_not_implemented", False)]
     if bits:
         base_pos = {n: v for n, v in d.get("bits", [])}
         d["bits"] = [[b.arg, base_pos.get(b.arg, getattr(b, "i_position", None))] for b in bits]

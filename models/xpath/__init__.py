@@ -6,7 +6,7 @@ a faithful XPath 1.0 parser (:func:`parse`), a function-library check
 (:func:`check_functions`), rewriting of prefixes to module names
 (:func:`resolve_prefixes`), printing (:func:`unparse`) and parsers for the
 two restricted path forms (:mod:`models.xpath.paths`).  Evaluation over data
-trees builds on this tree and lives elsewhere.
+trees over :mod:`models.instance` cursors is :func:`evaluate`.
 """
 
 from models.xpath.ast import (
@@ -31,6 +31,16 @@ from models.xpath.ast import (
     iter_nodes,
 )
 from models.xpath.errors import XPathSyntaxError
+from models.xpath.evaluate import (
+    XPathEvalError,
+    XPathValue,
+    boolean,
+    deref_node,
+    eval_expr,
+    evaluate,
+    number,
+    string,
+)
 from models.xpath.functions import FUNCTIONS, FunctionSpec, check_functions
 from models.xpath.lexer import Token, TokenKind, tokenize
 from models.xpath.names import format_literal, resolve_prefixes, unparse
@@ -74,15 +84,23 @@ __all__ = [
     "Token",
     "TokenKind",
     "VarRef",
+    "XPathEvalError",
     "XPathSyntaxError",
+    "XPathValue",
+    "boolean",
     "check_functions",
+    "deref_node",
+    "eval_expr",
+    "evaluate",
     "format_instance_identifier",
     "format_literal",
     "iter_nodes",
+    "number",
     "parse",
     "parse_instance_identifier",
     "parse_leafref_path",
     "resolve_prefixes",
+    "string",
     "tokenize",
     "unparse",
 ]

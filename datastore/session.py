@@ -1,0 +1,314 @@
+"""A client session on the datastores: the operations of RFC 6241 §7-8 and yangd's history.
+
+One ``Session`` per NETCONF/RESTCONF/CLI session. It owns its locks (released however the
+session ends) and, optionally, a private candidate. Every method either completes or raises
+YangdErrors having changed nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from datastore.diff import diff
+from datastore.edit import Change, apply_edit
+from datastore.path import format_path
+from datastore.tree import set_at
+from models.bundle import YangModel
+from models.edit import EditNode, Op
+from models.errors import YangdError, YangdErrors
+
+if TYPE_CHECKING:
+    from datastore.datastores import Candidate, Datastores
+
+CONFIG = ("running", "candidate", "startup")
+
+
+class Session:
+    def __init__(self, ds: Datastores, sid: int, user: str, transport: str, private: bool):
+        self.ds = ds
+        self.id = sid
+        self.user = user
+        self.transport = transport
+        self.private: Candidate | None = None
+        if private:
+            from datastore.datastores import Candidate
+
+            self.private = Candidate(ds.running, ds.running, ds.head)
+        self.closed = False
+
+    # ---- helpers -------------------------------------------------------------------------
+    @property
+    def candidate(self) -> Candidate:
+        return self.private if self.private is not None else self.ds.candidate
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise YangdErrors.one("operation-failed", "session is closed")
+
+    def _check_writable(self, target: str) -> None:
+        owner = self.ds.locks.get(target)
+        if owner is not None and owner != self.id and not (target == "candidate" and self.private):
+            raise YangdErrors.one("in-use", f"{target} is locked by session {owner}",
+                                  type="protocol", session_id=owner)
+
+    def _meta(self, comment: str | None = None, label: str | None = None, confirmed: bool = True) -> object:
+        from datastore.datastores import CommitMeta
+
+        return CommitMeta(self.user, self.transport, self.id, comment, label, confirmed)
+
+    def get(self, source: str = "running") -> YangModel:
+        """The configuration tree of a datastore (startup: empty until copied to)."""
+        self._check_open()
+        if source == "running":
+            return self.ds.running
+        if source == "candidate":
+            return self.candidate.tree
+        if source == "startup":
+            return self.ds.startup if self.ds.startup is not None else self.ds.empty()
+        raise YangdErrors.one("invalid-value", f"unknown datastore {source!r}", type="protocol")
+
+    # ---- edit-config (RFC 6241 §7.2) ------------------------------------------------------
+    def edit(self, target: str, edits: Sequence[EditNode], default_operation: Op = Op.MERGE,
+             test_option: str = "test-then-set", error_option: str = "stop-on-error") -> list[YangdError]:
+        """Apply an edit; returns the errors skipped under continue-on-error."""
+        self._check_open()
+        if target not in ("running", "candidate"):
+            raise YangdErrors.one("invalid-value", f"cannot edit {target}", type="protocol")
+        with self.ds.lock:
+            self._check_writable(target)
+            base = self.ds.running if target == "running" else self.candidate.tree
+            result = apply_edit(self.ds.bundle, base, edits, default_operation, error_option)
+            if error_option == "rollback-on-error" and result.errors:
+                raise YangdErrors(result.errors)
+            if test_option == "test-only":
+                errors = self.ds.validator(self.ds.bundle, result.tree, None)
+                if errors:
+                    raise YangdErrors(errors)
+                return result.errors
+            if target == "running":
+                if result.changes:
+                    self.ds.commit_tree(result.tree, result.changes, self._meta())  # type: ignore[arg-type]
+                    self.ds.rebase_candidate()
+                return result.errors
+            cand = self.candidate
+            if result.tree is not cand.tree:
+                cand.tree = result.tree
+                cand.changes.extend(result.changes)
+                cand.editors.add(self.id)
+            return result.errors
+
+    # ---- validate / commit / discard (RFC 6241 §8.3, §8.4, §8.6) -------------------------------
+    def validate(self, source: str | YangModel = "candidate") -> None:
+        self._check_open()
+        tree = self.get(source) if isinstance(source, str) else source
+        errors = self.ds.validator(self.ds.bundle, tree, None)
+        if errors:
+            raise YangdErrors(errors)
+
+    def commit(self, confirmed: bool = False, confirm_timeout: int = 600,
+               persist: str | None = None, persist_id: str | None = None,
+               comment: str | None = None, label: str | None = None) -> int:
+        """Commit the candidate; returns the new head commit id."""
+        self._check_open()
+        ds = self.ds
+        with ds.lock:
+            self._check_writable("running")
+            pending = ds.pending
+            if pending is not None:
+                if pending.persist_id is not None:
+                    if persist_id != pending.persist_id:
+                        raise YangdErrors.one(
+                            "invalid-value", "a persisted confirmed commit is pending: give its persist-id",
+                            type="protocol", app_tag="persist-id-mismatch")
+                elif pending.session_id != self.id:
+                    raise YangdErrors.one("in-use", f"session {pending.session_id} has a confirmed commit pending",
+                                          type="protocol", session_id=pending.session_id)
+            elif persist_id is not None:
+                raise YangdErrors.one("invalid-value", "no confirmed commit with that persist-id is pending",
+                                      type="protocol")
+            cid = self._commit_candidate(confirmed, comment, label)
+            if confirmed:
+                rollback_to = pending.rollback_to if pending is not None else cid - (1 if cid != ds.head or
+                                                                                       self._committed else 0)
+                ds.arm_confirm(ds.head, rollback_to, confirm_timeout, persist,
+                               None if persist is not None else self.id)
+            elif pending is not None:
+                ds.confirm()
+            return ds.head
+
+    _committed = False
+
+    def _commit_candidate(self, confirmed: bool, comment: str | None, label: str | None) -> int:
+        ds = self.ds
+        before = ds.head
+        cand = self.candidate
+        if self.private is not None:
+            new, changes = self._rebase_private()
+        elif cand.base is ds.running:
+            new, changes = cand.tree, cand.changes
+        else:
+            new, changes = cand.tree, None
+        if new is not ds.running and (changes is None or changes):
+            ds.commit_tree(new, changes, self._meta(comment, label, not confirmed))  # type: ignore[arg-type]
+        self._committed = ds.head != before
+        if self.private is not None:
+            from datastore.datastores import Candidate
+
+            self.private = Candidate(ds.running, ds.running, ds.head)
+        else:
+            ds.reset_candidate()
+        return ds.head if self._committed else before + 1
+
+    def _rebase_private(self) -> tuple[YangModel, list[Change] | None]:
+        """A private candidate's changes onto current running; overlapping changes conflict."""
+        ds = self.ds
+        cand = self.private
+        assert cand is not None
+        if cand.base is ds.running:
+            return cand.tree, cand.changes
+        theirs = diff(ds.bundle.schema.root, cand.base, ds.running)
+        bundle = ds.bundle
+        mine = {format_path(bundle, c.path) for c in cand.changes}
+        clash = sorted(p for p in (format_path(bundle, c.path) for c in theirs)
+                       if any(_related(p, m) for m in mine))
+        if clash:
+            raise YangdErrors([YangdError("operation-failed", "running changed here since this session began",
+                                          p, "commit-conflict", info={"conflict": p}) for p in clash])
+        tree = ds.running
+        for c in cand.changes:
+            tree = set_at(tree, c.path, c.new if c.path[-1].key is None or c.path[-1].node.kind.value == "list"
+                          else (True if c.new is not None else None))
+        return tree, list(cand.changes)
+
+    def cancel_commit(self, persist_id: str | None = None) -> None:
+        self._check_open()
+        ds = self.ds
+        with ds.lock:
+            p = ds.pending
+            if p is None:
+                raise YangdErrors.one("operation-failed", "no confirmed commit is pending", type="protocol")
+            if p.persist_id is not None and persist_id != p.persist_id:
+                raise YangdErrors.one("invalid-value", "persist-id does not match the pending confirmed commit",
+                                      type="protocol")
+            if p.persist_id is None and p.session_id != self.id:
+                raise YangdErrors.one("operation-failed", "the confirmed commit belongs to another session",
+                                      type="protocol")
+            ds.rollback_pending("cancel-commit")
+
+    def discard_changes(self) -> None:
+        self._check_open()
+        with self.ds.lock:
+            if self.private is not None:
+                from datastore.datastores import Candidate
+
+                self.private = Candidate(self.ds.running, self.ds.running, self.ds.head)
+            else:
+                self._check_writable("candidate")
+                self.ds.reset_candidate()
+
+    # ---- copy-config / delete-config (RFC 6241 §7.3, §7.4) ---------------------------------------
+    def copy_config(self, source: str | YangModel, target: str) -> None:
+        self._check_open()
+        ds = self.ds
+        with ds.lock:
+            tree = self.get(source) if isinstance(source, str) else source
+            if target not in CONFIG:
+                raise YangdErrors.one("invalid-value", f"unknown target {target!r}", type="protocol")
+            if source == target:
+                raise YangdErrors.one("invalid-value", "source and target are the same datastore", type="protocol")
+            self._check_writable(target)
+            if target == "running":
+                if tree is not ds.running:
+                    ds.commit_tree(tree, None, self._meta(comment="copy-config"))  # type: ignore[arg-type]
+                    ds.rebase_candidate()
+            elif target == "candidate":
+                cand = self.candidate
+                cand.changes = diff(ds.bundle.schema.root, cand.base, tree)
+                cand.tree = tree
+                cand.editors.add(self.id)
+            else:
+                errors = ds.validator(ds.bundle, tree, None)
+                if errors:
+                    raise YangdErrors(errors)
+                ds.store.set_datastore("startup", ds.encode_tree(tree))
+                ds.startup = tree
+
+    def delete_config(self, target: str) -> None:
+        self._check_open()
+        if target != "startup":
+            raise YangdErrors.one("operation-not-supported", f"delete-config of {target} is not allowed",
+                                  type="protocol")
+        with self.ds.lock:
+            self._check_writable("startup")
+            self.ds.store.delete_datastore("startup")
+            self.ds.startup = None
+
+    # ---- locks (RFC 6241 §7.5, §7.6) -----------------------------------------------------------
+    def lock(self, target: str) -> None:
+        self._check_open()
+        ds = self.ds
+        with ds.lock:
+            if target not in CONFIG:
+                raise YangdErrors.one("invalid-value", f"unknown datastore {target!r}", type="protocol")
+            owner = ds.locks.get(target)
+            if owner is not None:
+                raise YangdErrors.one("lock-denied", f"{target} is locked by session {owner}",
+                                      type="protocol", session_id=owner)
+            if target == "candidate" and ds.candidate.dirty and ds.candidate.editors - {self.id}:
+                other = min(ds.candidate.editors - {self.id})
+                raise YangdErrors.one("lock-denied", "the candidate has uncommitted changes of another session",
+                                      type="protocol", session_id=other)
+            if target == "running" and ds.pending is not None and ds.pending.session_id not in (None, self.id):
+                raise YangdErrors.one("lock-denied", "another session has a confirmed commit pending",
+                                      type="protocol", session_id=ds.pending.session_id)
+            ds.locks[target] = self.id
+
+    def unlock(self, target: str) -> None:
+        self._check_open()
+        ds = self.ds
+        with ds.lock:
+            if ds.locks.get(target) != self.id:
+                raise YangdErrors.one("operation-failed", f"{target} is not locked by this session",
+                                      type="protocol")
+            del ds.locks[target]
+            if target == "candidate" and self.private is None and ds.candidate.dirty:
+                ds.reset_candidate()  # a lock holder's uncommitted changes go with its lock
+
+    def close(self) -> None:
+        """End the session: locks released, a non-persist confirmed commit rolled back."""
+        if self.closed:
+            return
+        ds = self.ds
+        with ds.lock:
+            for target in [t for t, owner in ds.locks.items() if owner == self.id]:
+                self.unlock(target)
+            p = ds.pending
+            if p is not None and p.persist_id is None and p.session_id == self.id:
+                ds.rollback_pending(f"session {self.id} ended before confirming")
+            self.closed = True
+            ds.sessions.pop(self.id, None)
+
+    # ---- history (yangd-commits) -------------------------------------------------------------
+    def rollback(self, commit_id: int, comment: str | None = None) -> int:
+        """A new commit whose running equals running right after ``commit_id``."""
+        self._check_open()
+        ds = self.ds
+        with ds.lock:
+            self._check_writable("running")
+            tree = ds.tree_at(commit_id)
+            if tree is not ds.running:
+                ds.commit_tree(tree, None, self._meta(comment or f"rollback to commit {commit_id}"))  # type: ignore[arg-type]
+                ds.rebase_candidate()
+            return ds.head
+
+    def compare(self, a: int | str, b: int | str) -> list[Change]:
+        """The change set turning tree ``a`` into tree ``b`` (commit ids or datastore names)."""
+        ta = self.get(a) if isinstance(a, str) else self.ds.tree_at(a)
+        tb = self.get(b) if isinstance(b, str) else self.ds.tree_at(b)
+        return diff(self.ds.bundle.schema.root, ta, tb)
+
+
+def _related(a: str, b: str) -> bool:
+    """One path is the other or an ancestor of it."""
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/") or a.startswith(b + "[") or b.startswith(a + "[")
