@@ -42,8 +42,14 @@ class YangModel(BaseModel):
 
 def check_choices(self: YangModel) -> YangModel:
     """RFC 7950 §7.9: data from at most one case of each choice."""
+    d = self.__dict__
     for choice, cases in type(self).__yang_choices__:  # type: ignore[attr-defined]
-        hit = [case for case, fields in cases if any(getattr(self, f) is not None for f in fields)]
+        hit: list[str] = []
+        for case, fields in cases:
+            for f in fields:
+                if d[f] is not None:
+                    hit.append(case)
+                    break
         if len(hit) > 1:
             raise PydanticCustomError(
                 "bad-element", "nodes from more than one case of choice {choice}: {cases}",

@@ -14,12 +14,17 @@ so the cached order carries over to the new version.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 import immutables
 
 E = TypeVar("E")
 Key = tuple[Any, ...]
+
+
+def _key_getter(keys: tuple[str, ...]) -> Any:
+    return attrgetter(*keys) if keys else None
 
 
 class DuplicateKeyError(ValueError):
@@ -29,38 +34,55 @@ class DuplicateKeyError(ValueError):
 
 
 class YangList(Generic[E]):
-    """Keyed, ordered, immutable collection of list entries (``keys`` are attribute names)."""
+    """Keyed, ordered, immutable collection of list entries (``keys`` are attribute names).
 
-    __slots__ = ("_entries", "_keys", "_next", "_order", "_seq")
+    A list fresh from validation keeps its entries as a tuple (``_items``) and builds its
+    HAMTs only when first looked up or updated: decoding a document makes hundreds of
+    thousands of tiny lists that are never edited, and a tuple plus a duplicate-key check
+    is all they need.
+    """
+
+    __slots__ = ("_em", "_getter", "_items", "_keys", "_next", "_order", "_sm")
 
     def __init__(self, entries: Iterable[E] = (), keys: tuple[str, ...] = ()):
         self._keys = keys
-        emap: immutables.Map[Key, E]
-        em: immutables.MapMutation[Key, E]
-        sm: immutables.MapMutation[Key, int]
-        with immutables.Map[Key, E]().mutate() as em, immutables.Map[Key, int]().mutate() as sm:
-            n = 0
-            order: list[Key] = []
-            for e in entries:
-                k = self._key_of(e)
-                if k in em:
+        self._getter = _key_getter(keys)
+        items = tuple(entries)
+        ks = [self._key_of(e) for e in items]
+        if len(set(ks)) != len(ks):
+            seen: set[Key] = set()
+            for k in ks:
+                if k in seen:
                     raise DuplicateKeyError(k)
-                em[k] = e
-                sm[k] = n
-                order.append(k)
-                n += 1
-            emap = em.finish()
-            smap = sm.finish()
-        self._entries = emap
-        self._seq: immutables.Map[Key, int] = smap
-        self._next = n
-        self._order: tuple[Key, ...] | None = tuple(order)
+                seen.add(k)
+        self._items: tuple[E, ...] | None = items
+        self._order: tuple[Key, ...] | None = tuple(ks)
+        self._next = len(items)
+        self._em: immutables.Map[Key, E] | None = None
+        self._sm: immutables.Map[Key, int] | None = None
+
+    def _maps(self) -> tuple[immutables.Map[Key, E], immutables.Map[Key, int]]:
+        if self._em is None or self._sm is None:
+            assert self._items is not None and self._order is not None
+            self._em = immutables.Map(zip(self._order, self._items, strict=True))
+            self._sm = immutables.Map(zip(self._order, range(len(self._order)), strict=True))
+        return self._em, self._sm
+
+    @property
+    def _entries(self) -> immutables.Map[Key, E]:
+        return self._maps()[0]
+
+    @property
+    def _seq(self) -> immutables.Map[Key, int]:
+        return self._maps()[1]
 
     # ---- reading ----------------------------------------------------------------------
     def _key_of(self, e: E) -> Key:
-        if not self._keys:  # keyless (config false) lists: identity is position
+        g = self._getter
+        if g is None:  # keyless (config false) lists: identity is position
             return (id(e),)
-        return tuple(getattr(e, k) for k in self._keys)
+        k = g(e)
+        return k if len(self._keys) > 1 else (k,)
 
     def key_of(self, e: E) -> Key:
         return self._key_of(e)
@@ -71,16 +93,18 @@ class YangList(Generic[E]):
 
     def keys(self) -> tuple[Key, ...]:
         if self._order is None:
-            self._order = tuple(sorted(self._seq, key=self._seq.__getitem__))
+            seq = self._seq
+            self._order = tuple(sorted(seq, key=seq.__getitem__))
         return self._order
 
     def __iter__(self) -> Iterator[E]:
+        if self._items is not None:
+            return iter(self._items)
         entries = self._entries
-        for k in self.keys():
-            yield entries[k]
+        return (entries[k] for k in self.keys())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._items) if self._items is not None else len(self._entries)
 
     def __contains__(self, key: object) -> bool:
         return self._norm(key) in self._entries
@@ -97,10 +121,11 @@ class YangList(Generic[E]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, YangList):
             return NotImplemented
-        if not self._keys:  # keyless: the key is identity, compare entries in order
-            return not other._keys and list(self) == list(other)
-        return self.keys() == other.keys() and all(
-            self._entries[k] == other._entries[k] for k in self.keys())
+        if self is other:
+            return True
+        if len(self) != len(other) or bool(self._keys) != bool(other._keys):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
 
     def __hash__(self) -> int:
         return hash(self.keys()) if self._keys else len(self)
@@ -112,7 +137,8 @@ class YangList(Generic[E]):
     def _derive(self, entries: immutables.Map[Key, E], seq: immutables.Map[Key, int],
                 nxt: int, order: tuple[Key, ...] | None) -> YangList[E]:
         new: YangList[E] = YangList.__new__(YangList)
-        new._keys, new._entries, new._seq, new._next, new._order = self._keys, entries, seq, nxt, order
+        new._keys, new._getter, new._em, new._sm = self._keys, self._getter, entries, seq
+        new._next, new._order, new._items = nxt, order, None
         return new
 
     def set(self, entry: E) -> YangList[E]:
@@ -164,8 +190,9 @@ class YangListBuilder(Generic[E]):
     def __init__(self, base: YangList[E]):
         self._base = base
         self._keys = base._keys
-        self._em = base._entries.mutate()
-        self._sm = base._seq.mutate()
+        em, sm = base._maps()
+        self._em = em.mutate()
+        self._sm = sm.mutate()
         self._next = base._next
         self._order = base._order
         self._changed = False

@@ -521,13 +521,21 @@ def test_python_names_never_shadow_the_generated_code(compile_yang: Any) -> None
 # ---- known gaps (RFC 7951 strictness of model_validate_json) ---------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="populate_by_name: JSON also accepts Python field names")
 def test_json_needs_aliases(pkg: ModuleType) -> None:
-    with pytest.raises(ValidationError):
-        pkg.Root.model_validate_json('{"st:plain": {"more": 5}}')
+    """The RFC 7951 decoder takes exact member names only, never Python field names."""
+    from models.codec.errors import InstanceError
+    from models.codec.json import decode_json
+
+    with pytest.raises(InstanceError) as e:
+        decode_json(pkg.Root, '{"st:plain": {"more": 5}}')
+    assert e.value.issues[0].tag == "unknown-element"
 
 
-@pytest.mark.xfail(strict=True, reason="optional fields accept JSON null (RFC 7951 has none)")
 def test_json_null_is_not_a_value(pkg: ModuleType) -> None:
-    with pytest.raises(ValidationError):
-        pkg.Root.model_validate_json('{"st:plain": {"x": null}}')
+    from models.codec.errors import InstanceError
+    from models.codec.json import decode_json
+
+    with pytest.raises(InstanceError) as e:
+        decode_json(pkg.Root, '{"st:plain": {"x": null}}')
+    assert e.value.issues[0].path == "/st:plain/x"
+    assert e.value.issues[0].tag == "invalid-value"
