@@ -113,6 +113,8 @@ class YangList(Generic[E]):
         return self._entries.get(self._norm(key), default)
 
     def __getitem__(self, key: Any) -> E:
+        if not self._keys and isinstance(key, int):  # keyless lists are addressed by position
+            return tuple(self)[key]
         return self._entries[self._norm(key)]
 
     def _norm(self, key: Any) -> Key:

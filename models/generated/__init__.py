@@ -19,6 +19,7 @@ from . import ietf_netconf_notifications as _ietf_netconf_notifications
 from . import ietf_routing as _ietf_routing
 from . import ietf_system as _ietf_system
 from . import ietf_yang_library as _ietf_yang_library
+from . import yangd_commits as _yangd_commits
 
 
 class Root(YangModel):
@@ -35,6 +36,7 @@ class Root(YangModel):
     system_state: _ietf_system.SystemState | None = Field(None, alias='ietf-system:system-state')
     yang_library: _ietf_yang_library.YangLibrary | None = Field(None, alias='ietf-yang-library:yang-library')
     modules_state: _ietf_yang_library.ModulesState | None = Field(None, alias='ietf-yang-library:modules-state')
+    commits: _yangd_commits.Commits | None = Field(None, alias='yangd-commits:commits')
 
 
 B.bind("/", Root)

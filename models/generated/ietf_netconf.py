@@ -296,6 +296,8 @@ class CommitInput(YangModel):
     confirm_timeout: Annotated[int, B.leaf('/ietf-netconf:commit/input/confirm-timeout')] | None = Field(None, alias='confirm-timeout')
     persist: Annotated[str, B.leaf('/ietf-netconf:commit/input/persist')] | None = Field(None)
     persist_id: Annotated[str, B.leaf('/ietf-netconf:commit/input/persist-id')] | None = Field(None, alias='persist-id')
+    comment: Annotated[str, B.leaf('/ietf-netconf:commit/input/yangd-commits:comment')] | None = Field(None, alias='yangd-commits:comment')
+    label: Annotated[str, B.leaf('/ietf-netconf:commit/input/yangd-commits:label')] | None = Field(None, alias='yangd-commits:label')
 
 
 B.bind('/ietf-netconf:commit/input', CommitInput)
