@@ -96,6 +96,10 @@ class Datastores:
         self.startup: YangModel | None = self.decode_tree(text) if text is not None else None
         self.pending: PendingConfirm | None = store.get_confirm()
         if self.pending is not None:
+            if self.pending.session_id is not None:
+                # The session that armed it ended with the process: no new session may take
+                # its id and so confirm a commit that was not its own.
+                self._next_session = self.pending.session_id + 1
             self._arm_timer()
 
     # ---- trees ---------------------------------------------------------------------
@@ -130,10 +134,15 @@ class Datastores:
         if commit_id < 0 or commit_id > head:
             raise YangdErrors.one("invalid-value", f"no commit {commit_id}", app_tag="unknown-commit")
         if head - commit_id <= INVERT_WINDOW and self.store.commit(commit_id + 1) is not None:
-            tree = running
-            for _cid, text in reversed(self.store.changes_between(commit_id, head)):
-                tree = replay(tree, invert(decode_changes(self.bundle, text)))
-            return tree
+            undo = [invert(decode_changes(self.bundle, text))
+                    for _cid, text in reversed(self.store.changes_between(commit_id, head))]
+            # Undoing the delete of a list entry or leaf-list value appends it: its old place
+            # is not in the change set, so such history is replayed forward instead.
+            if not any(c.op == "create" and c.path[-1].key is not None for cs in undo for c in cs):
+                tree = running
+                for cs in undo:
+                    tree = replay(tree, cs)
+                return tree
         if commit_id == 0:
             return self.empty()
         if self.store.commit(commit_id) is None:
@@ -243,7 +252,10 @@ class Datastores:
 
     def _expired(self) -> None:
         with self.lock:
-            if self.pending is None or self.pending.deadline > datetime.now(UTC):
+            if self.pending is None:
+                return
+            if self.pending.deadline > datetime.now(UTC):  # the timer fired early: wait on
+                self._arm_timer()
                 return
             try:
                 cid = self.rollback_pending("confirmed commit was not confirmed in time")

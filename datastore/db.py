@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     Boolean,
@@ -49,8 +50,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
-
-from alembic import command
 
 #: Deterministic constraint names: Alembic batch mode (SQLite) and autogenerate need them.
 NAMING_CONVENTION: dict[str, str] = {

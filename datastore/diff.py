@@ -37,14 +37,14 @@ def _fields(node: SchemaNode, old: YangModel | None, new: YangModel | None, path
         elif child.kind is Kind.LEAF_LIST:
             _leaf_list(child, a, b, path, out)
         elif child.kind is Kind.CONTAINER:
-            p = path + (Step(child),)
+            p = (*path, Step(child))
             if a is None or b is None:
                 out.append(Change("create" if a is None else "delete", p, a, b))
             else:
                 _fields(child, a, b, p, out)
         elif a != b:
             op = "create" if a is None else "delete" if b is None else "modify"
-            out.append(Change(op, path + (Step(child),), a, b))
+            out.append(Change(op, (*path, Step(child)), a, b))
 
 
 def _list(node: SchemaNode, a: Any, b: Any, path: Path, out: list[Change]) -> None:
@@ -53,33 +53,32 @@ def _list(node: SchemaNode, a: Any, b: Any, path: Path, out: list[Change]) -> No
     new_set = set(new_keys)
     for k in old_keys:
         if k not in new_set:
-            out.append(Change("delete", path + (Step(node, k),), a.get(k), None))
+            out.append(Change("delete", (*path, Step(node, k)), a.get(k), None))
     old_set = set(old_keys)
     for k in new_keys:
-        p = path + (Step(node, k),)
+        p = (*path, Step(node, k))
         if k not in old_set:
             out.append(Change("create", p, None, b.get(k)))
         else:
             ea, eb = a.get(k), b.get(k)
             if ea is not eb:
                 _fields(node, ea, eb, p, out)
-    if node.ordered_by_user and a is not None and b is not None:
-        common_old = [k for k in old_keys if k in new_set]
-        common_new = [k for k in new_keys if k in old_set]
-        if common_old != common_new:
-            out.append(Change("modify", path + (Step(node),), a, b))
+    if a is not None and b is not None:  # order is state for ordered-by system lists too
+        # replaying the entry changes keeps old entries in place and appends new ones
+        replayed = [k for k in old_keys if k in new_set] + [k for k in new_keys if k not in old_set]
+        if replayed != list(new_keys):
+            out.append(Change("modify", (*path, Step(node)), a, b))
 
 
 def _leaf_list(node: SchemaNode, a: Any, b: Any, path: Path, out: list[Change]) -> None:
     a, b = a or (), b or ()
     for v in a:
         if v not in b:
-            out.append(Change("delete", path + (Step(node, (v,)),), v, None))
+            out.append(Change("delete", (*path, Step(node, (v,))), v, None))
     for v in b:
         if v not in a:
-            out.append(Change("create", path + (Step(node, (v,)),), None, v))
-    if node.ordered_by_user:
-        ca = [v for v in a if v in b]
-        cb = [v for v in b if v in a]
-        if ca != cb:
-            out.append(Change("modify", path + (Step(node),), a, b))
+            out.append(Change("create", (*path, Step(node, (v,))), None, v))
+    if a and b:  # ordered-by system too: the tree's order is part of its equality
+        replayed = [v for v in a if v in b] + [v for v in b if v not in a]
+        if replayed != list(b):
+            out.append(Change("modify", (*path, Step(node)), a, b))

@@ -127,7 +127,7 @@ def _children(ctx: _Ctx, parent: SchemaNode, obj: YangModel | None, edits: Itera
 def _check_key(ctx: _Ctx, e: EditNode, op: Op, path: Path) -> None:
     if op in (Op.DELETE, Op.REMOVE, Op.REPLACE, Op.CREATE) and e.op is not None:
         raise ctx.fail("operation-not-supported", f"key leaf {e.node.name} cannot be {op.value}d",
-                       path + (Step(e.node),))
+                       (*path, Step(e.node)))
 
 
 def _node(ctx: _Ctx, e: EditNode, cur: Any, op: Op, path: Path) -> Any:
@@ -136,7 +136,7 @@ def _node(ctx: _Ctx, e: EditNode, cur: Any, op: Op, path: Path) -> Any:
         return _list_entry(ctx, e, cur, op, path)
     if kind is Kind.LEAF_LIST:
         return _leaf_list_entry(ctx, e, cur, op, path)
-    p = path + (Step(e.node),)
+    p = (*path, Step(e.node))
     if kind is Kind.CONTAINER:
         return _container(ctx, e, cur, op, p)
     return _leaf(ctx, e, cur, op, p)
@@ -162,7 +162,8 @@ def _leaf(ctx: _Ctx, e: EditNode, cur: Any, op: Op, p: Path) -> Any:
 def _container(ctx: _Ctx, e: EditNode, cur: YangModel | None, op: Op, p: Path) -> YangModel | None:
     node = e.node
     if op in (Op.DELETE, Op.REMOVE):
-        return _delete(ctx, node, cur, op, p)
+        _delete(ctx, node, cur, op, p)
+        return None
     if op is Op.CREATE and cur is not None:
         raise ctx.fail("data-exists", f"{node.name} already exists", p)
     if op is Op.NONE:
@@ -183,9 +184,8 @@ def _delete(ctx: _Ctx, node: SchemaNode, cur: Any, op: Op, p: Path) -> None:
     if cur is None:
         if op is Op.DELETE:
             raise ctx.fail("data-missing", f"{node.name} does not exist", p)
-        return None
+        return
     ctx.record("delete", p, cur, None)
-    return None
 
 
 def _build(ctx: _Ctx, node: SchemaNode, children: Sequence[EditNode], op: Op, p: Path,
@@ -207,7 +207,7 @@ def _new_list(node: SchemaNode) -> YangList[Any]:
 def _list_entry(ctx: _Ctx, e: EditNode, yl: YangListBuilder[Any], op: Op, path: Path) -> Any:
     node = e.node
     assert e.key is not None
-    p = path + (Step(node, e.key),)
+    p = (*path, Step(node, e.key))
     existing = yl.get(e.key)
     if op in (Op.DELETE, Op.REMOVE):
         if existing is None:
@@ -244,8 +244,11 @@ def _placed(ctx: _Ctx, yl: YangListBuilder[Any], entry: Any, e: EditNode, p: Pat
                        "missing-instance", bad_attribute="key")
     before = yl.snapshot()
     after = before.insert(entry, where, e.anchor)
-    if before.keys() != after.keys():
-        ctx.record("modify", p[:-1] + (Step(e.node),), before, after)  # order is list-level state
+    # Replaying the entry's own change keeps an existing entry in place and appends a new one;
+    # only an order that differs from that is recorded (as list-level state).
+    natural = before.keys() if e.key in before else (*before.keys(), after.key_of(entry))
+    if after.keys() != natural:
+        ctx.record("modify", (*p[:-1], Step(e.node)), before, after)  # order is list-level state
     yl.__init__(after)  # type: ignore[misc]
     return yl
 
@@ -254,7 +257,7 @@ def _leaf_list_entry(ctx: _Ctx, e: EditNode, cur: tuple[Any, ...] | None, op: Op
     node = e.node
     values = cur or ()
     v = e.value
-    p = path + (Step(node, (v,)),)
+    p = (*path, Step(node, (v,)))
     present = v in values
     if op is Op.NONE:
         return cur
@@ -264,8 +267,7 @@ def _leaf_list_entry(ctx: _Ctx, e: EditNode, cur: tuple[Any, ...] | None, op: Op
                 raise ctx.fail("data-missing", f"{node.name} value does not exist", p)
             return cur
         ctx.record("delete", p, v, None)
-        rest = tuple(x for x in values if x != v)
-        return rest or None
+        return tuple(x for x in values if x != v) or None
     if op is Op.CREATE and present:
         raise ctx.fail("data-exists", f"{node.name} value already exists", p)
     if e.insert is not None and not node.ordered_by_user:
@@ -291,7 +293,7 @@ def _leaf_list_entry(ctx: _Ctx, e: EditNode, cur: tuple[Any, ...] | None, op: Op
     rest.insert(pos, v)
     new = tuple(rest)
     if new != values:
-        ctx.record("modify", path + (Step(node),), cur, new)
+        ctx.record("modify", (*path, Step(node)), cur, new)
     return new
 
 
@@ -302,7 +304,7 @@ def _clear_other_cases(ctx: _Ctx, node: SchemaNode, obj: YangModel | None, updat
         f = other.py_name
         cur = updates[f] if f in updates else (getattr(obj, f) if obj is not None else None)
         if cur is not None:
-            ctx.record("delete", path + (Step(other),), cur, None)
+            ctx.record("delete", (*path, Step(other)), cur, None)
             updates[f] = None
 
 

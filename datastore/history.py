@@ -55,7 +55,8 @@ def rollback(session: Session, inp: YangModel) -> YangModel:
 def compare(session: Session, inp: YangModel) -> YangModel:
     """rpc compare: the change list turning ``from`` into ``to``."""
     ds = session.ds
-    a, b = getattr(inp, "from_"), getattr(inp, "to")
+    args: Any = inp  # generated input class: fields from the YANG module
+    a, b = args.from_, args.to
     if b is None:  # the schema default
         b = "candidate"
     changes = session.compare(a, b)

@@ -63,7 +63,7 @@ def is_empty(obj: YangModel) -> bool:
 
 def set_at(tree: YangModel, path: Path, value: Any) -> YangModel:
     """A new tree with ``value`` at ``path`` (None removes); missing ancestors are created."""
-    new = _set(tree, path, 0, value)
+    new: YangModel | None = _set(tree, path, 0, value)
     assert new is not None
     return new
 

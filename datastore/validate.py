@@ -20,7 +20,9 @@ from models.bundle import Bundle, YangModel
 from models.errors import YangdError
 from models.instance import InstanceNode, find, root_node
 from models.schema import Kind, SchemaNode, XPathExpr
+from models.types import UnionType
 from models.xpath import NameTest, iter_nodes, parse, resolve_prefixes
+from models.xpath.ast import Step as XStep
 from models.xpath.evaluate import eval_expr, evaluate
 
 _CONTAINERS = (Kind.CONTAINER, Kind.LIST)
@@ -44,8 +46,8 @@ class _Validator:
         self.seen_local: set[InstanceNode] = set()
         self.seen_subtree: set[InstanceNode] = set()
 
-    def err(self, tag: str, msg: str, path: str, app_tag: str | None = None) -> None:
-        self.errors.append(YangdError(tag, msg, path, app_tag))
+    def err(self, tag: str, msg: str, path: str, app_tag: str | None = None, **info: Any) -> None:
+        self.errors.append(YangdError(tag, msg, path, app_tag, info=info))
 
     # ---- walking -----------------------------------------------------------------------
     def subtree(self, node: InstanceNode) -> None:
@@ -70,7 +72,7 @@ class _Validator:
             return
         self.seen_local.add(node)
         sn = node.schema
-        if sn is not None:
+        if sn is not None and node.value is not None:  # not for an implicit NP container
             self.exprs(node, sn)
         parent_sn = sn or self.bundle.schema.root
         for child in parent_sn.data_children():
@@ -98,15 +100,18 @@ class _Validator:
             if child.unique and value is not None:
                 self.unique_rule(node, child, where)
         elif child.kind is Kind.CONTAINER and value is None and not child.presence and _has_mandatory(child):
-            self.local(InstanceNode(child, None, node, self.bundle))  # NP container: exists implicitly
+            if self.applies(node, child):  # NP container: exists implicitly (unless its when is false)
+                self.local(InstanceNode(child, None, node, self.bundle))
 
     def choice_rule(self, node: InstanceNode, choice: SchemaNode) -> None:
-        if not choice.mandatory or node.value is None:
+        if not choice.mandatory:
             return
-        if not any(getattr(node.value, d.py_name) is not None for d in _choice_data(choice)):
+        # node.value is None for a non-presence container that exists implicitly (§7.9.4)
+        if node.value is None or not any(getattr(node.value, d.py_name) is not None for d in _choice_data(choice)):
             base = node.path() if node.schema is not None else ""
+            # RFC 7950 §15.6: error-info <missing-choice> names the choice
             self.err("data-missing", f"no case of mandatory choice {choice.name} is present",
-                     base or "/", "missing-choice")
+                     base or "/", "missing-choice", **{"missing-choice": choice.name})
 
     def unique_rule(self, node: InstanceNode, lst: SchemaNode, where: str) -> None:
         for spec in lst.unique:
@@ -116,8 +121,10 @@ class _Validator:
                 if any(x is None for x in vals):
                     continue
                 if vals in seen:
+                    # RFC 7950 §15.1: error-info <non-unique> per leaf of the unique statement
+                    leaves = [f"{entry.path()}/{p}" for p in spec]
                     self.err("operation-failed", f"unique {' '.join(spec)} violated by {entry.path()} "
-                             f"and {seen[vals]}", entry.path(), "data-not-unique")
+                             f"and {seen[vals]}", entry.path(), "data-not-unique", **{"non-unique": leaves})
                 else:
                     seen[vals] = entry.path()
 
@@ -135,7 +142,7 @@ class _Validator:
         t = sn.type
         if t is None:
             return
-        for d in _refs(t):
+        for d in _value_refs(t, self.bundle.type_of(sn), node.value):
             if d["b"] == "leafref" and d.get("ri", True) and "path" in d:
                 self.leafref(node, sn, d)
             elif d["b"] == "instance-identifier" and d.get("ri", True) and isinstance(node.value, str):
@@ -230,6 +237,16 @@ def _descend(value: Any, lst: SchemaNode, rel: str) -> Any:
     return v
 
 
+def _value_refs(t: dict[str, Any], yt: Any, value: Any) -> Iterator[dict[str, Any]]:
+    """The type descriptors that apply to ``value``: of a union, only the member it belongs to."""
+    if t["b"] == "union" and isinstance(yt, UnionType):
+        m = yt.member_for(value)
+        i = next(i for i, x in enumerate(yt.members) if x is m)
+        yield from _value_refs(t["types"][i], m, value)
+    else:
+        yield t
+
+
 def _refs(t: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield t
     for m in t.get("types", ()):
@@ -297,16 +314,27 @@ def _build_deps(bundle: Bundle) -> list[tuple[SchemaNode, frozenset[tuple[str, s
         for d in _refs(sn.type or {"b": ""}):
             if d["b"] == "leafref" and "path" in d:
                 asts.append(_leafref_ast(d["path"], tuple(sorted(d.get("pm", {}).items())), d.get("m", sn.module)))
+        # an instance-identifier may point anywhere: any change can break it
+        iid = any(d["b"] == "instance-identifier" and d.get("ri", True) for d in _refs(sn.type or {"b": ""}))
+        if iid:
+            out.append((sn, None))
+            continue
         if not asts:
             continue
         names: set[tuple[str, str]] | None = set()
         for ast in asts:
             for n in iter_nodes(ast):
-                if isinstance(n, NameTest):
-                    if n.local == "*" or n.prefix is None:
+                if not isinstance(n, XStep):  # name tests are held by the location steps
+                    continue
+                nt = n.node_test
+                if isinstance(nt, NameTest):
+                    if nt.local == "*" or nt.prefix is None:
                         names = None
                         break
-                    names.add((n.prefix, n.local))  # type: ignore[union-attr]
+                    names.add((nt.prefix, nt.local))  # type: ignore[union-attr]
+                elif n.axis not in ("parent", "self", "ancestor", "ancestor-or-self"):
+                    names = None  # e.g. //, child::node(): may name anything below
+                    break
             if names is None:
                 break
         out.append((sn, frozenset(names) if names is not None else None))

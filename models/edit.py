@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from models.bundle import Bundle
@@ -20,7 +20,7 @@ from models.errors import YangdErrors
 from models.schema import Kind, SchemaNode
 
 
-class Op(str, Enum):
+class Op(StrEnum):
     MERGE = "merge"
     REPLACE = "replace"
     CREATE = "create"

@@ -143,11 +143,8 @@ class InstanceNode:
         """Child nodes in document order (schema order; entries in list order)."""
         if not self.is_interior():
             return
-        obj = self.value
         for sn in self.children_schema.data_children():
-            v = getattr(obj, sn.py_name, None)
-            if v is not None:
-                yield from self._expand(sn, v)
+            yield from self.children_of(sn)
 
     def child_nodes(self, module: str, name: str) -> list[InstanceNode]:
         """The children named ``module:name`` (every entry of a list or leaf-list)."""
@@ -159,12 +156,25 @@ class InstanceNode:
     def children_of(self, sn: SchemaNode) -> list[InstanceNode]:
         """The children for data child schema node ``sn`` (a list's or leaf-list's entries)."""
         v = getattr(self.value, sn.py_name, None)
-        if v is None:
-            return []
+        if v is None:  # RFC 7950 §7.6.1: XPath sees defaults, and the NP containers holding them
+            return self._implicit(sn)
         kind = sn.kind
         if kind is Kind.LIST or kind is Kind.LEAF_LIST:
             return list(self._expand(sn, v))
         return [InstanceNode(sn, v, self, self.bundle)]
+
+    def _implicit(self, sn: SchemaNode) -> list[InstanceNode]:
+        from models.defaults import case_allows, default_of, has_defaults
+
+        kind = sn.kind
+        if kind is Kind.LEAF or kind is Kind.LEAF_LIST:
+            if sn.default is None or not case_allows(self.value, sn):
+                return []
+            d = default_of(self.bundle, sn)
+            return list(self._expand(sn, d)) if kind is Kind.LEAF_LIST else [InstanceNode(sn, d, self, self.bundle)]
+        if kind is Kind.CONTAINER and not sn.presence and has_defaults(sn) and case_allows(self.value, sn):
+            return [InstanceNode(sn, None, self, self.bundle)]
+        return []
 
     def child_schema(self, module: str, name: str) -> SchemaNode | None:
         return self.children_schema.data_child(module, name) if self.is_interior() else None

@@ -401,24 +401,24 @@ class _Sampler:
                 got.append(v)
                 if len(got) >= n:
                     return got
-        key = (json.dumps(d, sort_keys=True, default=str), node.module, n)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = []
-            seen = 0
-            for v in _raw_candidates(yt, d, self.seed):
-                seen += 1
-                if seen > 4000:
-                    break
-                if v not in cached and v not in got and round_trips(yt, v):
-                    cached.append(v)
-                    if len(cached) + len(got) >= n:
-                        break
-            self._cache[key] = cached
-        for v in cached:
+        for v in self._valid(yt, d, node.module, n + len(got)):
             if v not in got:
                 got.append(v)
         return got[:n]
+
+    def _valid(self, yt: YangType, d: Mapping[str, Any], module: str, n: int) -> list[Any]:
+        """The first ``n`` distinct round-tripping candidates of a type (cached per type)."""
+        key = (json.dumps(d, sort_keys=True, default=str), module, n)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = []
+            for seen, v in enumerate(_raw_candidates(yt, d, self.seed)):
+                if seen >= 4000 or len(cached) >= n:
+                    break
+                if v not in cached and round_trips(yt, v):
+                    cached.append(v)
+            self._cache[key] = cached
+        return cached
 
     def _preferred(self, d: Mapping[str, Any]) -> Iterator[Any]:
         """Values to try first: a leafref's target values, an instance-identifier's path."""
@@ -465,7 +465,7 @@ class _Sampler:
                 self.node(case, trial, depth)
             except _Unsatisfiable:
                 continue
-            if trial or not node.mandatory:
+            if trial:
                 out.update(trial)
                 return
         if node.mandatory:  # an empty container (e.g. a mount point) still makes a case exist
@@ -604,8 +604,10 @@ def sample_instance(
 
     Two passes: the first gathers leaf values, the second gives leafrefs the values of their
     targets and instance-identifiers the path of a top-level container that has data.
-    ``max_list`` caps the entries of a list beyond 1 only when min-elements asks for more
-    (currently one entry per list unless min-elements is higher).
+    A list gets max(min-elements, 1) entries (within max-elements); lists at the top (the
+    top level or directly in a top-level container) get ``max_list`` entries, to exercise
+    distinct keys. ``max_depth`` bounds the nesting of containers and lists; ``stats``, when
+    given, receives what was made and what was left out.
     """
     first = _Sampler(bundle, rng_seed, max_depth, max_list, SampleStats(), {}, None)
     out1: dict[str, Any] = {}

@@ -9,8 +9,9 @@ server makes the PostgreSQL tests fail, never skip.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 import pytest
@@ -60,3 +61,43 @@ def backend(request: pytest.FixtureRequest) -> str:
 def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty database (no tables yet) on the parametrized backend."""
     return new_url(backend, request, tmp_path)
+
+
+# ---- fixtures of the session/commit/history tests (helpers_b.py) -----------------------------
+
+
+@pytest.fixture
+def dst_ds(tmp_path: Path) -> Iterator[object]:
+    """Datastores of the ``dst`` test module on a fresh SQLite file; closed afterwards."""
+    from tests.datastore.helpers_b import open_ds
+
+    ds = open_ds(f"sqlite:///{tmp_path / 'dst.db'}")
+    try:
+        yield ds
+    finally:
+        ds.close()
+
+
+# ---- edit engine / validation test modules (tests/datastore/test_edit.py, test_validate.py) ----
+# The YANG modules live in tests/datastore/yang/; ``dstest_package(*names)`` compiles the named
+# modules (file stems) together once per test session and returns the imported package.
+
+DSTEST_YANG = Path(__file__).resolve().parent / "yang"
+DSTEST_SEARCH = [DSTEST_YANG, Path(__file__).resolve().parents[2] / "yang" / "ietf",
+                 Path(__file__).resolve().parents[2] / "yang" / "iana"]
+
+
+@pytest.fixture(scope="session")
+def dstest_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., ModuleType]:
+    from models.compiler.package import compile_package, import_package
+
+    built: dict[tuple[str, ...], ModuleType] = {}
+
+    def build(*names: str) -> ModuleType:
+        if names not in built:
+            out = tmp_path_factory.mktemp("dstest-pkg")
+            compile_package([DSTEST_YANG / f"{n}.yang" for n in names], out / "pkg", DSTEST_SEARCH)
+            built[names] = import_package(out / "pkg")
+        return built[names]
+
+    return build

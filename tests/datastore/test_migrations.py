@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from alembic import command
 from datastore.db import ALEMBIC_DIR, VERSION_TABLE, Base, make_engine, migrate
 from datastore.store import CommitRecord, Store, StoreError
 

@@ -19,7 +19,7 @@ import importlib
 import importlib.util
 import re
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import pytest
 
 from models.compiler.frontend import CompileError, load
 from models.compiler.package import compile_package, import_package
-from models.sample import NO_IDENTITY, SampleStats, sample_instance
+from models.sample import NO_IDENTITY, SampleStats, pattern_strings, sample_instance
 from models.schema import Kind, SchemaNode
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "yang"
@@ -184,39 +184,61 @@ def _only_missing_identities(stats: SampleStats, module: str) -> bool:
 
 
 _PYANG_MSG = re.compile(r"^\S.*:\d+: ")
+# Families pyang refuses as one set (each module alone compiles): the message part expected.
+REFUSED_TOGETHER = {"yuma": "is not found"}
+
+
+@pytest.mark.parametrize("family", [pytest.param(f, id=f.name) for f in families()])
+def test_corpus_family_together(family: Family, tmp_path: Path) -> None:
+    """A whole family compiled as one set (cross-module augments, deviations and name clashes).
+
+    First in the file: these are the longest, so xdist starts them first.
+    """
+    try:
+        load(family.files, family.search)
+    except CompileError as e:  # e.g. two modules with one namespace: pyang's word, not ours
+        assert family.name in REFUSED_TOGETHER, e.messages
+        assert all(_PYANG_MSG.match(m) for m in e.messages), e.messages
+        assert any(REFUSED_TOGETHER[family.name] in m for m in e.messages), e.messages
+        return
+    assert family.name not in REFUSED_TOGETHER, "pyang now accepts this set: update REFUSED_TOGETHER"
+    outcome = check_modules(family.files, family.search, tmp_path / "all")
+    assert sum(outcome.stats.values.values()) > 0
 
 
 @pytest.mark.parametrize(("family", "files"), _batches())
-def test_corpus_compiles(family: Family, files: tuple[Path, ...], tmp_path: Path) -> None:
+def test_corpus_compiles(family: Family, files: tuple[Path, ...], tmp_path: Path,
+                         record_property: Callable[[str, object], None]) -> None:
+    outcomes: dict[str, Outcome] = {}
+    rejected: dict[str, list[str]] = {}
+    batch_error = None
     try:  # pyang accepting the whole batch means it accepts each module of it
-        load(files, family.search)
-        together = True
-        rejected: dict[str, list[str]] = {}
+        whole = check_modules(files, family.search, tmp_path / "batch")
+        outcomes = {module_name(f): whole for f in files}
     except CompileError:  # some module is refused, or the modules conflict: one by one
-        together = False
         rejected = _pyang_verdicts(files, family.search)
+    except Exception as e:  # find which module breaks: one by one
+        batch_error = "".join(traceback.format_exception(e)[-6:])
+    failures: dict[str, str] = {}
+    if not outcomes:
+        for f in files:
+            if module_name(f) in rejected:
+                continue
+            try:
+                outcomes[module_name(f)] = check_modules([f], family.search, tmp_path / module_name(f))
+            except CompileError as e:  # only pyang raises it
+                rejected[module_name(f)] = e.messages
+            except Exception as e:  # every failure is reported with its module
+                failures[module_name(f)] = "".join(traceback.format_exception(e)[-6:])
     for name, msgs in rejected.items():
         assert msgs and all(_PYANG_MSG.match(m) for m in msgs), f"{name}: not pyang's messages: {msgs}"
         assert name in KNOWN_REJECTED, f"pyang rejects {name}: {msgs[:3]}"
         assert any(KNOWN_REJECTED[name] in m for m in msgs), f"{name}: {msgs[:3]}"
-    accepted = [f for f in files if module_name(f) not in rejected]
-    failures: dict[str, str] = {}
-    outcomes: dict[str, Outcome] = {}
-    batch_error = None
-    if together:
-        try:
-            whole = check_modules(accepted, family.search, tmp_path / "batch")
-            outcomes = {module_name(f): whole for f in accepted}
-        except Exception as e:  # find which module breaks: one by one
-            batch_error = "".join(traceback.format_exception(e)[-6:])
-    if not together or batch_error is not None:
-        for f in accepted:
-            try:
-                outcomes[module_name(f)] = check_modules([f], family.search, tmp_path / module_name(f))
-            except Exception as e:  # every failure is reported with its module
-                failures[module_name(f)] = "".join(traceback.format_exception(e)[-6:])
     assert not failures, "\n".join(f"== {n}\n{msg}" for n, msg in failures.items())
     assert batch_error is None, f"each module passes alone, the batch fails:\n{batch_error}"
+    for o in {id(o): o for o in outcomes.values()}.values():
+        record_property("sample_values", sum(o.stats.values.values()))
+        record_property("sample_skips", dict(o.stats.skipped))
     empty = sorted(
         n for n, o in outcomes.items()
         if o.tops.get(n) and o.stats.by_top[n] == 0 and n not in KNOWN_EMPTY
@@ -224,3 +246,24 @@ def test_corpus_compiles(family: Family, files: tuple[Path, ...], tmp_path: Path
     )
     assert not empty, "no sample value under the top-level nodes of " + ", ".join(
         f"{n} (skipped: {dict(outcomes[n].stats.skipped)} {outcomes[n].stats.skipped_paths[:5]})" for n in empty)
+
+
+@pytest.mark.parametrize(("patterns", "length"), [
+    (["([0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*)?"], [[29, 29]]),  # yang:hex-string, 10 octets
+    (["[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}"], None),  # yang:mac-address
+    (["\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[\\+\\-]\\d{2}:\\d{2})"], None),
+    (["[a-z]+[0-9]*", "[^x]*"], [[5, 8]]),
+    (["(([a-zA-Z0-9_]([a-zA-Z0-9\\-_]){0,61})?[a-zA-Z0-9]\\.)*([a-zA-Z0-9_]([a-zA-Z0-9\\-_]){0,61})?[a-zA-Z0-9]\\.?|\\."], [[1, 253]]),
+])
+def test_sample_strings_satisfy_patterns(patterns: list[str], length: list[list[int]] | None) -> None:
+    """The sampler finds strings for common restricted string types (length + patterns)."""
+    from models.sample import round_trips
+    from models.schema import Schema
+    from models.types import make_type
+
+    d: dict[str, Any] = {"b": "string", "pattern": [[p, False, None, None] for p in patterns]}
+    if length:
+        d["length"] = length
+    yt = make_type(d, Schema(SchemaNode(Kind.CONTAINER, "", ""), {}, {}), "m")
+    found = [v for v in pattern_strings(patterns) if round_trips(yt, v)]
+    assert found, f"no string for {patterns} {length}"
