@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from datastore.changes import decode_changes, encode_changes, invert, replay
 from datastore.diff import diff
 from datastore.edit import Change
+from datastore.operational import OperationalView, StateProvider, operational
 from datastore.store import CommitRecord, PendingConfirm, Store, StoreError
 from datastore.transaction import Participant, Transaction, revert_all, run_transaction
 from models.bundle import Bundle, YangModel
@@ -83,6 +84,7 @@ class Datastores:
         self.snapshot_every = snapshot_every
         self.validator = validator or _default_validator()
         self.participants = list(participants)
+        self.state_providers: list[StateProvider] = []
         self.lock = threading.RLock()
         self.listeners: list[Callable[[CommitEvent], None]] = []
         self.sessions: dict[int, Session] = {}
@@ -286,6 +288,13 @@ class Datastores:
 
     def add_listener(self, fn: Callable[[CommitEvent], None]) -> None:
         self.listeners.append(fn)
+
+    def add_state_provider(self, provider: StateProvider) -> None:
+        self.state_providers.append(provider)
+
+    def operational(self) -> OperationalView:
+        """The operational datastore now (RFC 8342 §5.3), with origins."""
+        return operational(self.bundle, self.running, list(self.state_providers))
 
     def commits(self, limit: int | None = None) -> list[Any]:
         return self.store.commits(limit)

@@ -58,7 +58,7 @@ class Session:
         return CommitMeta(self.user, self.transport, self.id, comment, label, confirmed)
 
     def get(self, source: str = "running") -> YangModel:
-        """The configuration tree of a datastore (startup: empty until copied to)."""
+        """The tree of a datastore (startup: empty until copied to; operational: computed now)."""
         self._check_open()
         if source == "running":
             return self.ds.running
@@ -66,6 +66,8 @@ class Session:
             return self.candidate.tree
         if source == "startup":
             return self.ds.startup if self.ds.startup is not None else self.ds.empty()
+        if source == "operational":
+            return self.ds.operational().tree
         raise YangdErrors.one("invalid-value", f"unknown datastore {source!r}", type="protocol")
 
     # ---- edit-config (RFC 6241 §7.2) ------------------------------------------------------
