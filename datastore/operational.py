@@ -85,7 +85,7 @@ def operational(bundle: Bundle, running: YangModel, providers: Sequence[StatePro
         if state is not None:
             tree = _merge(bundle, root, tree, state, (), p.origin, INTENDED, origins)
     filled = with_defaults(bundle, root, tree)
-    if filled is not tree:
+    if filled is not None and filled is not tree:
         for c in diff(root, tree, filled):
             if c.op == "create":
                 origins[format_path(bundle, c.path)] = DEFAULT
