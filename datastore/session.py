@@ -8,12 +8,12 @@ YangdErrors having changed nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from datastore.diff import diff
 from datastore.edit import Change, apply_edit
-from datastore.path import format_path
-from datastore.tree import set_at
+from datastore.path import format_path, parse_path
+from datastore.tree import get_at, set_at
 from models.bundle import YangModel
 from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
@@ -69,6 +69,12 @@ class Session:
         if source == "operational":
             return self.ds.operational().tree
         raise YangdErrors.one("invalid-value", f"unknown datastore {source!r}", type="protocol")
+
+    def get_path(self, path: str, source: str = "running") -> Any:
+        """The node at an RFC 7951 instance path in a datastore: a model, list entry, leaf value
+        or leaf-list value; None when it does not exist (e.g.
+        ``get_path("/ietf-interfaces:interfaces/interface[name='eth0']/mtu")``)."""
+        return get_at(self.get(source), parse_path(self.ds.bundle, path))
 
     # ---- edit-config (RFC 6241 §7.2) ------------------------------------------------------
     def edit(self, target: str, edits: Sequence[EditNode], default_operation: Op = Op.MERGE,

@@ -74,3 +74,11 @@ def test_failing_provider_is_reported_and_others_still_show(ds: Datastores) -> N
     view = ds.operational()
     assert view.errors == ["frr: backend unreachable"]
     assert view.tree.interfaces.interface["eth0"].oper_status == "down"
+
+
+def test_get_path_reads_one_node(ds: Datastores) -> None:
+    s = ds.open_session("bob", "netconf")
+    assert s.get_path(f"{ETH0}/type") == "iana-if-type:ethernetCsmacd"
+    assert s.get_path(f"{ETH0}/ietf-ip:ipv4/address[ip='192.0.2.1']/prefix-length") == 24
+    assert s.get_path(f"{IF}/interface[name='nope']") is None
+    assert s.get_path(f"{ETH0}/enabled", "operational") is True  # the default in use
