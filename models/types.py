@@ -33,7 +33,6 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "uint8": (0, 2**8 - 1), "uint16": (0, 2**16 - 1),
     "uint32": (0, 2**32 - 1), "uint64": (0, 2**64 - 1),
 }
-_INT_RE = re.compile(r"[+-]?[0-9]+")
 _DEC_RE = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
@@ -163,8 +162,11 @@ class IntType(YangType):
         return str(v) if self.d["b"] in ("int64", "uint64") else v  # also used by unions
 
     def _lex(self, text: str) -> int:
+        # RFC 7950 §9.2.1: optional sign then ASCII decimal digits (int() alone would also
+        # take "1_000", " 1", and non-ASCII digits)
         t = text.strip()
-        if not _INT_RE.fullmatch(t):
+        digits = t[1:] if t[:1] in ("+", "-") else t
+        if not (digits.isascii() and digits.isdigit()):
             raise invalid(f"{text!r} is not a valid {self.d['b']}")
         return int(t)
 
