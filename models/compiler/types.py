@@ -14,16 +14,8 @@ from typing import Any
 from pyang import statements
 from pyang.statements import Statement
 
-INT_BOUNDS: dict[str, tuple[int, int]] = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
+from models.types import INT_BOUNDS
+
 BUILTINS = frozenset(
     {*INT_BOUNDS, "decimal64", "string", "boolean", "enumeration", "bits", "binary", "leafref",
      "identityref", "empty", "union", "instance-identifier"}
