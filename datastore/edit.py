@@ -132,6 +132,9 @@ def _check_key(ctx: _Ctx, e: EditNode, op: Op, path: Path) -> None:
 
 def _node(ctx: _Ctx, e: EditNode, cur: Any, op: Op, path: Path) -> Any:
     kind = e.node.kind
+    if not e.node.config:  # state data is never part of a configuration datastore
+        raise ctx.fail("invalid-value", f"{e.node.name} is state data (config false), not configuration",
+                       (*path, Step(e.node, e.key if kind is Kind.LIST else None)))
     if kind is Kind.LIST:
         return _list_entry(ctx, e, cur, op, path)
     if kind is Kind.LEAF_LIST:

@@ -6,11 +6,12 @@ every issue with its instance path and RFC 6241 error-tag; ``encode_xml`` / ``en
 write a model back in the canonical form.
 """
 
+from models.codec.edit_xml import edit_from_xml
 from models.codec.errors import InstanceError, Issue, from_validation_error
 from models.codec.json import decode_json, encode_json
 from models.codec.xml import decode_xml, encode_xml, to_bytes
 
 __all__ = [
-    "InstanceError", "Issue", "decode_json", "decode_xml", "encode_json", "encode_xml",
+    "InstanceError", "Issue", "decode_json", "decode_xml", "edit_from_xml", "encode_json", "encode_xml",
     "from_validation_error", "to_bytes",
 ]

@@ -82,3 +82,16 @@ def test_get_path_reads_one_node(ds: Datastores) -> None:
     assert s.get_path(f"{ETH0}/ietf-ip:ipv4/address[ip='192.0.2.1']/prefix-length") == 24
     assert s.get_path(f"{IF}/interface[name='nope']") is None
     assert s.get_path(f"{ETH0}/enabled", "operational") is True  # the default in use
+
+
+def test_state_data_cannot_be_edited(ds: Datastores) -> None:
+    from models.errors import YangdErrors
+
+    s = ds.open_session("bob", "netconf")
+    before = ds.running.model_dump_json()
+    with pytest.raises(YangdErrors) as e:
+        s.edit("running", edit_from_json(g.B, g.B.node(IF), {"interface": [
+            {"name": "eth0", "oper-status": "up"}]}))
+    err = e.value.errors[0]
+    assert (err.tag, err.path) == ("invalid-value", f"{ETH0}/oper-status")
+    assert ds.running.model_dump_json() == before
