@@ -19,7 +19,7 @@ from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
 
 if TYPE_CHECKING:
-    from datastore.datastores import Candidate, Datastores
+    from datastore.datastores import Candidate, CommitMeta, Datastores
 
 CONFIG = ("running", "candidate", "startup")
 
@@ -52,7 +52,7 @@ class Session:
             raise YangdErrors.one("in-use", f"{target} is locked by session {owner}",
                                   type="protocol", session_id=owner)
 
-    def _meta(self, comment: str | None = None, label: str | None = None, confirmed: bool = True) -> object:
+    def _meta(self, comment: str | None = None, label: str | None = None, confirmed: bool = True) -> CommitMeta:
         from datastore.datastores import CommitMeta
 
         return CommitMeta(self.user, self.transport, self.id, comment, label, confirmed)
@@ -96,7 +96,7 @@ class Session:
                 return result.errors
             if target == "running":
                 if result.changes:
-                    self.ds.commit_tree(result.tree, result.changes, self._meta())  # type: ignore[arg-type]
+                    self.ds.commit_tree(result.tree, result.changes, self._meta())
                     self.ds.rebase_candidate()
                 return result.errors
             cand = self.candidate
@@ -135,21 +135,19 @@ class Session:
             elif persist_id is not None:
                 raise YangdErrors.one("invalid-value", "no confirmed commit with that persist-id is pending",
                                       type="protocol")
-            cid = self._commit_candidate(confirmed, comment, label)
+            before = ds.head
+            self._commit_candidate(confirmed, comment, label)
             if confirmed:
-                rollback_to = pending.rollback_to if pending is not None else cid - (1 if cid != ds.head or
-                                                                                       self._committed else 0)
+                # RFC 6241 §8.4: a follow-up confirmed commit keeps the original rollback point
+                rollback_to = pending.rollback_to if pending is not None else before
                 ds.arm_confirm(ds.head, rollback_to, confirm_timeout, persist,
                                None if persist is not None else self.id)
             elif pending is not None:
                 ds.confirm()
             return ds.head
 
-    _committed = False
-
-    def _commit_candidate(self, confirmed: bool, comment: str | None, label: str | None) -> int:
+    def _commit_candidate(self, confirmed: bool, comment: str | None, label: str | None) -> None:
         ds = self.ds
-        before = ds.head
         cand = self.candidate
         if self.private is not None:
             new, changes = self._rebase_private()
@@ -158,15 +156,13 @@ class Session:
         else:
             new, changes = cand.tree, None
         if new is not ds.running and (changes is None or changes):
-            ds.commit_tree(new, changes, self._meta(comment, label, not confirmed))  # type: ignore[arg-type]
-        self._committed = ds.head != before
+            ds.commit_tree(new, changes, self._meta(comment, label, not confirmed))
         if self.private is not None:
             from datastore.datastores import Candidate
 
             self.private = Candidate(ds.running, ds.running, ds.head)
         else:
             ds.reset_candidate()
-        return ds.head if self._committed else before + 1
 
     def _rebase_private(self) -> tuple[YangModel, list[Change] | None]:
         """A private candidate's changes onto current running; overlapping changes conflict."""
@@ -228,7 +224,7 @@ class Session:
             self._check_writable(target)
             if target == "running":
                 if tree is not ds.running:
-                    ds.commit_tree(tree, None, self._meta(comment="copy-config"))  # type: ignore[arg-type]
+                    ds.commit_tree(tree, None, self._meta(comment="copy-config"))
                     ds.rebase_candidate()
             elif target == "candidate":
                 cand = self.candidate
@@ -306,7 +302,7 @@ class Session:
             self._check_writable("running")
             tree = ds.tree_at(commit_id)
             if tree is not ds.running:
-                ds.commit_tree(tree, None, self._meta(comment or f"rollback to commit {commit_id}"))  # type: ignore[arg-type]
+                ds.commit_tree(tree, None, self._meta(comment or f"rollback to commit {commit_id}"))
                 ds.rebase_candidate()
             return ds.head
 
