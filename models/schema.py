@@ -285,6 +285,7 @@ class ModuleInfo:
     submodules: tuple[tuple[str, str | None], ...] = ()
     implemented: bool = True  # False: import-only
     source: str | None = None  # file the module was read from (relative to a search dir)
+    yang_version: str = "1"  # "1" or "1.1": decides how NETCONF announces it (RFC 7950 §5.6.4)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -293,6 +294,7 @@ class ModuleInfo:
             "deviations": list(self.deviations),
             "submodules": [list(s) for s in self.submodules],
             "implemented": self.implemented, "source": self.source,
+            "yang_version": self.yang_version,
         }
 
     @classmethod
@@ -300,7 +302,7 @@ class ModuleInfo:
         return cls(
             d["name"], d["revision"], d["namespace"], d["prefix"], tuple(d["features"]),
             tuple(d["deviations"]), tuple((s[0], s[1]) for s in d["submodules"]),
-            d["implemented"], d.get("source"),
+            d["implemented"], d.get("source"), d.get("yang_version", "1"),
         )
 
 

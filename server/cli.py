@@ -2,8 +2,7 @@
 
 Offline tools work on the shipped module set (models/generated, compiled from yang/) plus any
 ``--module`` the operator adds; extra modules are compiled at start and cached by the hash of
-their sources. ``serve`` will start NETCONF/RESTCONF once those exist; until then it loads
-and compiles the schema and prints what it would serve.
+their sources. ``serve`` runs the daemon.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 REPO = Path(__file__).resolve().parents[1]
 YANG_DIR = REPO / "yang"
 SEARCH = [YANG_DIR / "ietf", YANG_DIR / "iana", YANG_DIR / "yangd"]
+FEATURES = YANG_DIR / "features.toml"
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "yangd"
 
 ModuleOpt = Annotated[
@@ -54,8 +54,10 @@ def load_package(modules: list[Path] | None, data_dir: Path) -> ModuleType:
 
     files = [p for p in sorted(YANG_DIR.rglob("*.yang"))] + [Path(m) for m in modules]
     search = [*SEARCH, *{Path(m).parent for m in modules}]
+    from models.compiler.package import features_file
+
     try:
-        return cached_compile(files, data_dir / "schema-cache", search)
+        return cached_compile(files, data_dir / "schema-cache", search, features_file(FEATURES))
     except CompileError as e:
         _fail("\n".join(e.messages), 2)
         raise  # unreachable: _fail raises
@@ -64,26 +66,107 @@ def load_package(modules: list[Path] | None, data_dir: Path) -> ModuleType:
 @app.command()
 def serve(
     config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where yangd keeps its state.")] = None,
+    module: ModuleOpt = None,
+    netconf_listen: Annotated[str | None, typer.Option("--netconf-listen", help="ADDR:PORT (default 127.0.0.1:8830).")] = None,
+    restconf_listen: Annotated[str | None, typer.Option("--restconf-listen", help="ADDR:PORT (default 127.0.0.1:8443).")] = None,
+) -> None:
+    """Start yangd: NETCONF over SSH (RESTCONF arrives with its milestone). Stops cleanly on SIGTERM."""
+    import asyncio
+    import logging
+    import signal
+
+    from datastore.datastores import Datastores
+    from datastore.store import Store, StoreError
+    from server.config import ConfigError, UserTable, load_config
+    from server.netconf import serve as serve_netconf
+
+    try:
+        cfg = load_config(config, data_dir=data_dir, netconf_listen=netconf_listen,
+                          restconf_listen=restconf_listen, modules=module or None)
+    except ConfigError as e:
+        _fail(str(e), 2)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log = logging.getLogger("yangd")
+    pkg = load_package(cfg.modules or None, cfg.data_dir)
+    try:
+        ds = Datastores(pkg.B, Store.open(cfg.db_url))
+    except StoreError as e:
+        _fail(str(e), 1)
+        return
+    if not UserTable(cfg.users_path).names() and not cfg.bootstrap_users:
+        log.warning("no users yet: nobody can log in. Add one with `yangd users add NAME --data-dir %s`",
+                    cfg.data_dir)
+
+    async def run() -> None:
+        srv = await serve_netconf(cfg, ds)
+        log.info("NETCONF over SSH on %s (data in %s, %d modules, head commit %d)", cfg.netconf_listen,
+                 cfg.data_dir, sum(1 for m in pkg.B.schema.modules.values() if m.implemented), ds.head)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+        await srv.close()
+
+    try:
+        asyncio.run(run())
+    except OSError as e:  # e.g. the address is in use
+        _fail(f"cannot listen on {cfg.netconf_listen}: {e}", 1)
+    finally:
+        ds.close()
+
+
+users_app = typer.Typer(help="Manage yangd logins (DATA_DIR/users.json).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    ssh_key: Annotated[Path | None, typer.Option("--ssh-key", help="OpenSSH public key file to authorize.")] = None,
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+) -> None:
+    """Create or update a login without a running server (a running one picks it up)."""
+    import getpass
+
+    from server.config import ConfigError, add_user
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            _fail("empty password on stdin", 2)
+    elif ssh_key is None:
+        password = getpass.getpass(f"password for {name}: ")
+    try:
+        add_user(data_dir, name, password, ssh_key)
+    except ConfigError as e:
+        _fail(str(e), 2)
+    out.print(f"user {name} saved in {data_dir / 'users.json'}", markup=False, highlight=False)
+
+
+@app.command()
+def schema(
     data_dir: DataDirOpt = DEFAULT_DATA_DIR,
     module: ModuleOpt = None,
-    netconf_listen: Annotated[str, typer.Option("--netconf-listen")] = "127.0.0.1:8830",
-    restconf_listen: Annotated[str, typer.Option("--restconf-listen")] = "127.0.0.1:8443",
 ) -> None:
-    """Start yangd. (This milestone: compile the schema and print the modules it serves.)"""
+    """Compile the schema (shipped modules + --module) and print the modules yangd serves."""
     pkg = load_package(module, data_dir)
-    schema = pkg.B.schema
+    sch = pkg.B.schema
     table = Table(title="yangd: loaded schema", show_lines=False)
     for col in ("module", "revision", "namespace", "implemented", "features"):
         table.add_column(col, overflow="fold")
-    for m in sorted(schema.modules.values(), key=lambda m: m.name):
+    for m in sorted(sch.modules.values(), key=lambda m: m.name):
         table.add_row(m.name, m.revision or "", m.namespace, "yes" if m.implemented else "import",
                       " ".join(m.features))
     out.print(table)
     out.print(
-        f"{sum(1 for m in schema.modules.values() if m.implemented)} modules implemented, "
-        f"{len(schema.identities)} identities, {len(schema.rpcs)} rpcs, "
-        f"{len(schema.notifications)} notifications. NETCONF ({netconf_listen}) and RESTCONF "
-        f"({restconf_listen}) listeners arrive with their milestones.",
+        f"{sum(1 for m in sch.modules.values() if m.implemented)} modules implemented, "
+        f"{len(sch.identities)} identities, {len(sch.rpcs)} rpcs, {len(sch.notifications)} notifications.",
         markup=False, highlight=False,
     )
 
@@ -97,9 +180,9 @@ def compile_cmd(
     deviation: Annotated[list[Path] | None, typer.Option("--deviation", help="Deviation module to apply.")] = None,
 ) -> None:
     """Compile YANG modules into a pydantic package (default: yang/ into models/generated)."""
-    from models.compiler.package import compile_package
+    from models.compiler.package import compile_package, features_file
 
-    features: dict[str, list[str]] | None = None
+    features: dict[str, list[str]] | None = None if paths else features_file(FEATURES)
     for f in feature or []:
         mod, _, names = f.partition(":")
         features = features or {}

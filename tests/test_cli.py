@@ -58,19 +58,19 @@ def test_compile_writes_importable_package(tmp_path: Path) -> None:
     assert r.returncode == 1 and "less than or equal to 9" in r.stderr
 
 
-def test_serve_loads_and_prints_schema() -> None:
-    r = yangd("serve")
+def test_schema_loads_and_prints_modules() -> None:
+    r = yangd("schema")
     assert r.returncode == 0, r.stderr
     assert "ietf-interfaces" in r.stdout and "2018-02-20" in r.stdout
     assert "modules implemented" in r.stdout
 
 
-def test_serve_with_extra_module_compiles_and_caches(tmp_path: Path) -> None:
+def test_schema_with_extra_module_compiles_and_caches(tmp_path: Path) -> None:
     mod = tmp_path / "extra.yang"
     mod.write_text('module extra {\n  yang-version 1.1;\n  namespace "urn:extra";\n  prefix x;\n'
                    '  import ietf-interfaces { prefix if; }\n'
                    '  augment "/if:interfaces/if:interface" { leaf colour { type string; } }\n}\n')
-    args = ("serve", "--module", str(mod), "--data-dir", str(tmp_path / "data"))
+    args = ("schema", "--module", str(mod), "--data-dir", str(tmp_path / "data"))
     r = yangd(*args)
     assert r.returncode == 0, r.stderr
     assert "extra" in r.stdout
@@ -82,3 +82,61 @@ def test_serve_with_extra_module_compiles_and_caches(tmp_path: Path) -> None:
     r = yangd("tree", "extra", "--module", str(mod), "--data-dir", str(tmp_path / "data"))
     assert "augment /ietf-interfaces:interfaces/interface:" in r.stdout
     assert "+--rw extra:colour?" in r.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_runs_netconf_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from ncclient import manager
+
+    data = tmp_path / "data"
+    r = yangd("users", "add", "admin", "--password-stdin", "--data-dir", str(data), stdin="s3cret\n")
+    assert r.returncode == 0, r.stderr
+    port = _free_port()
+    proc = subprocess.Popen([YANGD, "serve", "--data-dir", str(data), "--netconf-listen",
+                             f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                m = manager.connect(host="127.0.0.1", port=port, username="admin", password="s3cret",
+                                    hostkey_verify=False, look_for_keys=False, allow_agent=False,
+                                    timeout=10)
+                break
+            except Exception:
+                assert proc.poll() is None and time.monotonic() < deadline, "yangd serve did not start"
+                time.sleep(0.3)
+        with m:
+            assert ":candidate" in " ".join(m.server_capabilities)
+            m.edit_config(target="candidate", config="""<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">
+              <interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"
+                          xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">
+                <interface><name>eth0</name><type>ianaift:ethernetCsmacd</type></interface>
+              </interfaces></config>""")
+            m.commit()
+            assert "<name>eth0</name>" in m.get_config(source="running").data_xml
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+        assert "shutting down" in out and "Traceback" not in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # the commit is durable: a new yangd on the same data directory serves it
+    from datastore.store import Store
+
+    st = Store.open(f"sqlite:///{data / 'yangd.db'}")
+    try:
+        assert st.head() == 1
+    finally:
+        st.close()

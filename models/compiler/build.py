@@ -95,6 +95,7 @@ def _module_info(m: Statement, ctx: Any, implemented: bool) -> ModuleInfo:
         submodules=tuple(subs),
         implemented=implemented,
         source=Path(str(m.pos.ref)).name if getattr(m.pos, "ref", None) else None,
+        yang_version=_arg(m, "yang-version") or "1",
     )
 
 

@@ -58,6 +58,15 @@ def compile_package(
     return schema
 
 
+def features_file(path: str | Path) -> dict[str, list[str]]:
+    """The ``[features]`` table of a features.toml (module → enabled features)."""
+    import tomllib
+
+    with open(path, "rb") as f:
+        table = tomllib.load(f).get("features", {})
+    return {str(m): [str(x) for x in fs] for m, fs in table.items()}
+
+
 def import_package(pkg_dir: str | Path, name: str | None = None) -> ModuleType:
     """Import a generated package from a directory under a unique module name."""
     d = Path(pkg_dir).resolve()

@@ -74,8 +74,7 @@ class EditConfigInput(YangModel):
     test_option: Annotated[str, B.leaf('/ietf-netconf:edit-config/input/test-option')] | None = Field(None, alias='test-option')
     error_option: Annotated[str, B.leaf('/ietf-netconf:edit-config/input/error-option')] | None = Field(None, alias='error-option')
     config: Annotated[Any, B.any('/ietf-netconf:edit-config/input/config')] | None = Field(None)
-    url: Annotated[str, B.leaf('/ietf-netconf:edit-config/input/url')] | None = Field(None)
-    __yang_choices__ = (('edit-content', (('config', ('config',)), ('url', ('url',)))),)
+    __yang_choices__ = (('edit-content', (('config', ('config',)), ('url', ()))),)
     _yang_choices = choices_validator
 
 
@@ -97,8 +96,7 @@ class CopyConfigInputTarget(YangModel):
     candidate: Annotated[Literal[True], B.leaf('/ietf-netconf:copy-config/input/target/candidate')] | None = Field(None)
     running: Annotated[Literal[True], B.leaf('/ietf-netconf:copy-config/input/target/running')] | None = Field(None)
     startup: Annotated[Literal[True], B.leaf('/ietf-netconf:copy-config/input/target/startup')] | None = Field(None)
-    url: Annotated[str, B.leaf('/ietf-netconf:copy-config/input/target/url')] | None = Field(None)
-    __yang_choices__ = (('config-target', (('candidate', ('candidate',)), ('running', ('running',)), ('startup', ('startup',)), ('url', ('url',)))),)
+    __yang_choices__ = (('config-target', (('candidate', ('candidate',)), ('running', ('running',)), ('startup', ('startup',)), ('url', ()))),)
     _yang_choices = choices_validator
 
 
@@ -111,9 +109,8 @@ class CopyConfigInputSource(YangModel):
     candidate: Annotated[Literal[True], B.leaf('/ietf-netconf:copy-config/input/source/candidate')] | None = Field(None)
     running: Annotated[Literal[True], B.leaf('/ietf-netconf:copy-config/input/source/running')] | None = Field(None)
     startup: Annotated[Literal[True], B.leaf('/ietf-netconf:copy-config/input/source/startup')] | None = Field(None)
-    url: Annotated[str, B.leaf('/ietf-netconf:copy-config/input/source/url')] | None = Field(None)
     config: Annotated[Any, B.any('/ietf-netconf:copy-config/input/source/config')] | None = Field(None)
-    __yang_choices__ = (('config-source', (('candidate', ('candidate',)), ('running', ('running',)), ('startup', ('startup',)), ('url', ('url',)), ('config', ('config',)))),)
+    __yang_choices__ = (('config-source', (('candidate', ('candidate',)), ('running', ('running',)), ('startup', ('startup',)), ('url', ()), ('config', ('config',)))),)
     _yang_choices = choices_validator
 
 
@@ -144,8 +141,7 @@ class DeleteConfigInputTarget(YangModel):
     """container /ietf-netconf:delete-config/input/target: Particular configuration to delete."""
 
     startup: Annotated[Literal[True], B.leaf('/ietf-netconf:delete-config/input/target/startup')] | None = Field(None)
-    url: Annotated[str, B.leaf('/ietf-netconf:delete-config/input/target/url')] | None = Field(None)
-    __yang_choices__ = (('config-target', (('startup', ('startup',)), ('url', ('url',)))),)
+    __yang_choices__ = (('config-target', (('startup', ('startup',)), ('url', ()))),)
     _yang_choices = choices_validator
 
 
@@ -354,10 +350,9 @@ class ValidateInputSource(YangModel):
     candidate: Annotated[Literal[True], B.leaf('/ietf-netconf:validate/input/source/candidate')] | None = Field(None)
     running: Annotated[Literal[True], B.leaf('/ietf-netconf:validate/input/source/running')] | None = Field(None)
     startup: Annotated[Literal[True], B.leaf('/ietf-netconf:validate/input/source/startup')] | None = Field(None)
-    url: Annotated[str, B.leaf('/ietf-netconf:validate/input/source/url')] | None = Field(None)
     config: Annotated[Any, B.any('/ietf-netconf:validate/input/source/config')] | None = Field(None)
     datastore: Annotated[str, B.leaf('/ietf-netconf:validate/input/source/ietf-netconf-nmda:datastore')] | None = Field(None, alias='ietf-netconf-nmda:datastore')
-    __yang_choices__ = (('config-source', (('candidate', ('candidate',)), ('running', ('running',)), ('startup', ('startup',)), ('url', ('url',)), ('config', ('config',)), ('datastore', ('datastore',)))),)
+    __yang_choices__ = (('config-source', (('candidate', ('candidate',)), ('running', ('running',)), ('startup', ('startup',)), ('url', ()), ('config', ('config',)), ('datastore', ('datastore',)))),)
     _yang_choices = choices_validator
 
 

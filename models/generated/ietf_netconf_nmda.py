@@ -55,8 +55,7 @@ class EditDataInput(YangModel):
     datastore: Annotated[str, B.leaf('/ietf-netconf-nmda:edit-data/input/datastore')] | None = Field(None)
     default_operation: Annotated[str, B.leaf('/ietf-netconf-nmda:edit-data/input/default-operation')] | None = Field(None, alias='default-operation')
     config: Annotated[Any, B.any('/ietf-netconf-nmda:edit-data/input/config')] | None = Field(None)
-    url: Annotated[str, B.leaf('/ietf-netconf-nmda:edit-data/input/url')] | None = Field(None)
-    __yang_choices__ = (('edit-content', (('config', ('config',)), ('url', ('url',)))),)
+    __yang_choices__ = (('edit-content', (('config', ('config',)), ('url', ()))),)
     _yang_choices = choices_validator
 
 

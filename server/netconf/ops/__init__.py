@@ -1,0 +1,25 @@
+"""The NETCONF operations: one class per RPC, grouped by family (as ncclient's operations/)."""
+
+from __future__ import annotations
+
+from models.bundle import Bundle
+from server.netconf.ops.base import Context, Operation
+from server.netconf.ops.commit import CancelCommit, Commit, DiscardChanges, Validate
+from server.netconf.ops.edit import CopyConfig, DeleteConfig, EditConfig
+from server.netconf.ops.generic import YangRpc, module_rpcs
+from server.netconf.ops.lock import Lock, Unlock
+from server.netconf.ops.retrieve import Get, GetConfig
+from server.netconf.ops.session import CloseSession, KillSession
+
+__all__ = ["BASE_OPERATIONS", "Context", "Operation", "YangRpc", "registry"]
+
+BASE_OPERATIONS: tuple[type[Operation], ...] = (
+    Get, GetConfig, EditConfig, CopyConfig, DeleteConfig, Lock, Unlock, CloseSession,
+    KillSession, Validate, Commit, CancelCommit, DiscardChanges,
+)
+
+
+def registry(bundle: Bundle) -> dict[tuple[str, str], Operation]:
+    """(namespace, element name) → operation, for every operation this server serves."""
+    ops: list[Operation] = [cls() for cls in BASE_OPERATIONS] + module_rpcs(bundle)
+    return {(op.NS, op.NAME): op for op in ops}

@@ -1,0 +1,93 @@
+"""The NETCONF server: ``serve(config, datastores)`` starts it, ``Server.close()`` stops it.
+
+One asyncio loop serves every session. Operations run in worker threads (the datastore is
+synchronous and thread-safe under its own lock; a commit may wait on an fsync and on
+southbound drivers for seconds), so a slow commit in one session never delays a hello or a
+get in another. Each session still handles its own messages strictly in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from server.config import Config
+from server.netconf.capabilities import server_capabilities
+from server.netconf.ops import Operation, registry
+from server.netconf.ops.retrieve import xpath_available
+
+if TYPE_CHECKING:
+    from datastore.datastores import Datastores
+    from models.bundle import Bundle
+    from server.netconf.session import NetconfSession
+
+__all__ = ["Server", "serve"]
+
+log = logging.getLogger("yangd.netconf")
+
+
+@dataclass(eq=False)
+class Server:
+    config: Config
+    datastores: Datastores
+    operations: dict[tuple[str, str], Operation]
+    capabilities: list[str]
+    sessions: dict[int, NetconfSession] = field(default_factory=dict)
+    acceptor: Any = None
+
+    @property
+    def bundle(self) -> Bundle:
+        return self.datastores.bundle
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (useful with port 0)."""
+        return int(self.acceptor.get_port()) if self.acceptor is not None else 0
+
+    async def close(self) -> None:
+        """Stop listening, end every session (datastore sessions closed), wait for them."""
+        if self.acceptor is not None:
+            self.acceptor.close()
+            await self.acceptor.wait_closed()
+            self.acceptor = None
+        tasks = []
+        for s in list(self.sessions.values()):
+            s.abort()
+            if s.task is not None:
+                tasks.append(s.task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        log.info("NETCONF server stopped")
+
+
+def capabilities_for(bundle: Bundle, ops: dict[tuple[str, str], Operation]) -> list[str]:
+    from server.netconf.capabilities import XPATH
+
+    protocol: list[str] = []
+    for op in ops.values():
+        for c in (op.CAPABILITY, *op.DEPENDS):
+            if c is not None:
+                protocol.append(c)
+    if xpath_available():
+        protocol.append(XPATH)
+    return server_capabilities(bundle.schema, sorted(set(protocol)))
+
+
+async def serve(config: Config, datastores: Datastores) -> Server:
+    """Start the NETCONF/SSH listener at ``config.netconf_listen``."""
+    from server.config import UserTable, add_user
+    from server.netconf.ssh import start_ssh
+
+    users = UserTable(config.users_path)
+    for name, password in config.bootstrap_users.items():
+        if users.get(name) is None:
+            add_user(config.data_dir, name, password)
+            log.info("created bootstrap user %s", name)
+    ops = registry(datastores.bundle)
+    server = Server(config, datastores, ops, capabilities_for(datastores.bundle, ops))
+    host, port = config.netconf_address
+    server.acceptor = await start_ssh(server, host, port)
+    log.info("NETCONF listening on %s:%d", host, server.port)
+    return server

@@ -1,0 +1,275 @@
+"""One NETCONF session (RFC 6241): hello exchange, framing choice, the rpc loop.
+
+Transport-free: the SSH layer (ssh.py) hands bytes to ``data_received`` and gives a
+``Transport`` to write to and close, so the protocol can be driven by anything that moves
+bytes. Messages are taken off the wire as they complete and handled one at a time, in order;
+each operation runs in a worker thread (datastore calls are synchronous and a commit may wait
+on the database and on southbound drivers) so the event loop keeps serving every other
+session meanwhile.
+
+Whatever happens, the client gets an ``rpc-error`` built from the one error model, never a
+Python traceback: unexpected exceptions are logged here and answered with operation-failed.
+However the session ends (close-session, kill-session, disconnect, framing error, server
+shutdown), its datastore session is closed: locks released, a non-persisted confirmed commit
+rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lxml import etree
+
+from models.codec.errors import InstanceError
+from models.codec.xml import parse
+from models.errors import YangdError, YangdErrors
+from server.netconf.capabilities import BASE_1_0, BASE_1_1
+from server.netconf.errors import NC, NetconfError, rpc_errors
+from server.netconf.framing import Decoder, FramingError, encode_chunked, encode_eom
+from server.netconf.ops.base import Context, Operation
+
+if TYPE_CHECKING:
+    from datastore.session import Session
+    from server.netconf.server import Server
+
+__all__ = ["NetconfSession", "Transport"]
+
+log = logging.getLogger("yangd.netconf")
+
+
+class Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NetconfSession:
+    def __init__(self, server: Server, transport: Transport, user: str, peer: str = "") -> None:
+        self.server = server
+        self.transport = transport
+        self.user = user
+        self.peer = peer
+        self.ds: Session = server.datastores.open_session(user, "netconf")
+        self.id = self.ds.id
+        self.decoder = Decoder(server.config.max_message_size)
+        self.base11 = False
+        self.closing = False  # set by close-session: close after this reply
+        self.ended = False
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.loop = asyncio.get_running_loop()
+        self.ctx = Context(self.ds, server.bundle, self, self.id)
+        self.task: asyncio.Task[None] | None = None
+
+    # ---- transport side --------------------------------------------------------------------
+    def start(self) -> None:
+        self.server.sessions[self.id] = self
+        log.info("session %d: user %s from %s", self.id, self.user, self.peer or "?")
+        hello = etree.Element(f"{{{NC}}}hello", nsmap={None: NC})
+        caps = etree.SubElement(hello, f"{{{NC}}}capabilities")
+        for c in self.server.capabilities:
+            etree.SubElement(caps, f"{{{NC}}}capability").text = c
+        etree.SubElement(hello, f"{{{NC}}}session-id").text = str(self.id)
+        self._write(encode_eom(etree.tostring(hello, encoding="UTF-8", xml_declaration=True)))
+        self.task = self.loop.create_task(self._run())
+
+    def data_received(self, data: bytes) -> None:
+        if self.ended:
+            return
+        self.decoder.feed(data)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Queue every complete message; after the first one (the hello) wait until it is
+        handled, since it decides the framing of the bytes behind it."""
+        try:
+            while not (self._hello_seen and not self._hello_done):
+                msg = self.decoder.next_message()
+                if msg is None:
+                    return
+                self._hello_seen = True
+                self.queue.put_nowait(msg)
+        except FramingError as e:
+            log.warning("session %d: %s; closing", self.id, e)
+            tag = "too-big" if "larger" in str(e) else "malformed-message"
+            if tag == "malformed-message" and not self.base11:
+                tag = "operation-failed"  # malformed-message is a base:1.1 error-tag
+            self._send_reply(None, self._error_elems([YangdError(tag, str(e), type="rpc")]))
+            self.ended = True
+            self.queue.put_nowait(None)
+
+    _hello_seen = False
+    _hello_done = False
+
+    def connection_lost(self) -> None:
+        self.queue.put_nowait(None)
+
+    # ---- protocol side ---------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            try:
+                first = await asyncio.wait_for(self.queue.get(), self.server.config.hello_timeout)
+            except TimeoutError:
+                log.warning("session %d: no hello in time", self.id)
+                return
+            if first is None or not self._hello(first):
+                return
+            self._hello_done = True
+            self._pump()  # bytes behind the hello: read with the framing it chose
+            while not self.closing:
+                msg = await self.queue.get()
+                if msg is None:
+                    break
+                await self._handle(msg)
+        except Exception:  # a bug must end this session, never the server
+            log.exception("session %d failed", self.id)
+        finally:
+            await self._end()
+
+    def _hello(self, msg: bytes) -> bool:
+        try:
+            root = _parse(msg)
+        except YangdErrors:
+            log.warning("session %d: malformed hello; closing", self.id)
+            return False
+        if root.tag != f"{{{NC}}}hello":
+            log.warning("session %d: expected hello, got %s; closing", self.id, root.tag)
+            return False
+        if root.find(f"{{{NC}}}session-id") is not None:  # RFC 6241 §8.1
+            log.warning("session %d: client hello with a session-id; closing", self.id)
+            return False
+        caps = {(c.text or "").strip() for c in root.iterfind(f"{{{NC}}}capabilities/{{{NC}}}capability")}
+        if BASE_1_1 in caps:
+            self.base11 = True
+            self.decoder.use_chunked()  # RFC 6242 §4.1
+        elif BASE_1_0 not in caps:
+            log.warning("session %d: no common base capability; closing", self.id)
+            return False
+        log.info("session %d: hello, base:%s", self.id, "1.1" if self.base11 else "1.0")
+        return True
+
+    async def _handle(self, msg: bytes) -> None:
+        try:
+            root = _parse(msg)
+        except YangdErrors as e:
+            errs = e.errors
+            if not self.base11:
+                errs = [YangdError("operation-failed", x.message, type="rpc") for x in errs]
+            self._send_reply(None, self._error_elems(errs))
+            return
+        try:
+            op, elem = self._operation(root)
+        except YangdErrors as e:
+            self._send_reply(root if root.tag == f"{{{NC}}}rpc" else None, self._error_elems(e.errors))
+            return
+        try:
+            body = await asyncio.to_thread(op.run, self.ctx, elem)
+        except YangdErrors as e:
+            body = self._error_elems(e.errors)
+        except Exception:
+            log.exception("session %d: %s failed", self.id, op.NAME)
+            body = self._error_elems([YangdError("operation-failed", "internal error; see the server log")])
+        self._send_reply(root, body)
+
+    def _operation(self, root: Any) -> tuple[Operation, Any]:
+        if not isinstance(root.tag, str) or root.tag != f"{{{NC}}}rpc":
+            ns, local = _split(root.tag)
+            if ns != NC:
+                raise NetconfError("unknown-namespace", f"{local} in namespace {ns!r} is not a NETCONF message",
+                                   "rpc", bad_element=local, bad_namespace=ns)
+            raise NetconfError("unknown-element", f"<{local}> is not an rpc", "rpc", bad_element=local)
+        if root.get("message-id") is None:
+            raise NetconfError("missing-attribute", "message-id is required", "rpc",
+                               bad_attribute="message-id", bad_element="rpc")
+        kids = [c for c in root if isinstance(c.tag, str)]
+        if len(kids) != 1:
+            raise NetconfError("missing-element" if not kids else "bad-element",
+                               "an rpc holds exactly one operation", "rpc", bad_element="rpc")
+        elem = kids[0]
+        ns, local = _split(elem.tag)
+        op = self.server.operations.get((ns, local))
+        if op is None:
+            if ns == NC or ns in self.server.bundle.schema.namespaces:
+                raise NetconfError("operation-not-supported", f"operation {local!r} is not supported",
+                                   bad_element=local)
+            raise NetconfError("unknown-namespace", f"unknown namespace {ns!r}", bad_element=local,
+                               bad_namespace=ns)
+        return op, elem
+
+    def _error_elems(self, errors: list[YangdError]) -> list[Any]:
+        return rpc_errors(self.server.bundle.schema, errors)
+
+    def _send_reply(self, rpc: Any, body: list[Any]) -> None:
+        nsmap = dict(rpc.nsmap) if rpc is not None else {None: NC}
+        reply = etree.Element(f"{{{NC}}}rpc-reply", nsmap=nsmap)
+        if rpc is not None:
+            for k, v in rpc.attrib.items():
+                reply.set(k, v)
+        if body:
+            reply.extend(body)
+        else:
+            etree.SubElement(reply, f"{{{NC}}}ok")
+        data = etree.tostring(reply, encoding="UTF-8", xml_declaration=True)
+        self._write(encode_chunked(data) if self.base11 else encode_eom(data))
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.transport.write(data)
+        except Exception:  # the peer went away: the session ends on connection_lost
+            log.debug("session %d: write failed", self.id, exc_info=True)
+
+    # ---- ending ---------------------------------------------------------------------------------
+    def request_close(self) -> None:
+        self.closing = True
+
+    def kill(self, session_id: int) -> None:
+        """kill-session from this session (runs in the operation's worker thread)."""
+        other = self.server.sessions.get(session_id)
+        if other is None:
+            raise NetconfError("invalid-value", f"no session {session_id}", bad_element="session-id")
+        log.info("session %d killed by session %d", session_id, self.id)
+        other.ds.close()  # locks released and confirmed commit rolled back before the reply
+        self.loop.call_soon_threadsafe(other.abort)
+
+    def abort(self) -> None:
+        """End the session now (kill-session, server shutdown)."""
+        self.ended = True
+        self.queue.put_nowait(None)
+        self.closing = True
+        self.transport.close()
+
+    async def _end(self) -> None:
+        self.ended = True
+        self.server.sessions.pop(self.id, None)
+        try:
+            await asyncio.to_thread(self.ds.close)
+        except Exception:
+            log.exception("session %d: closing the datastore session failed", self.id)
+        try:
+            self.transport.close()
+        except Exception:
+            log.debug("session %d: close failed", self.id, exc_info=True)
+        log.info("session %d ended", self.id)
+
+
+def _split(tag: Any) -> tuple[str, str]:
+    if not isinstance(tag, str):
+        return "", "?"
+    if tag.startswith("{"):
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return "", tag
+
+
+def _parse(msg: bytes) -> Any:
+    """A message's root element, parsed hardened; malformed XML or a DOCTYPE → YangdErrors."""
+    try:
+        root = parse(msg)
+    except InstanceError as e:
+        raise YangdErrors([YangdError("malformed-message", e.issues[0].message, type="rpc")]) from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise YangdErrors([YangdError("malformed-message", "a document type declaration is not allowed",
+                                      type="rpc")])
+    return root
