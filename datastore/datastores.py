@@ -292,6 +292,20 @@ class Datastores:
     def add_state_provider(self, provider: StateProvider) -> None:
         self.state_providers.append(provider)
 
+    def remove_state_provider(self, provider: StateProvider) -> None:
+        if provider in self.state_providers:
+            self.state_providers.remove(provider)
+
+    def add_participant(self, participant: Participant) -> None:
+        """Join every later commit's transaction (after those already added)."""
+        with self.lock:
+            self.participants.append(participant)
+
+    def remove_participant(self, participant: Participant) -> None:
+        with self.lock:
+            if participant in self.participants:
+                self.participants.remove(participant)
+
     def operational(self) -> OperationalView:
         """The operational datastore now (RFC 8342 §5.3), with origins."""
         return operational(self.bundle, self.running, list(self.state_providers))

@@ -4,7 +4,9 @@ A participant (a southbound driver) gets a read-only ``Transaction``: the old an
 running trees, the frozen change list, and scratch space of its own. Phases:
 validate → prepare → commit, with abort only for participants whose prepare succeeded, and
 revert, in reverse order, for those already committed when a later one fails (FRR northbound
-``prepare_ok``; Clixon ``revert``). Only validate and prepare may refuse; the datastore
+``prepare_ok``; Clixon ``revert``). The participant whose own phase failed gets neither abort
+nor revert from here: it must leave its backend as it was before raising (a commit that
+stopped halfway undoes its own partial work; southbound/driver.py does this for drivers). Only validate and prepare may refuse; the datastore
 commit happens only after every participant committed. The datastore never imports a
 driver: the server hands participants to ``Datastores`` at start.
 """

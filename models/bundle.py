@@ -9,6 +9,7 @@ Generated packages (models/generated/*, or a start-up compile of user modules) d
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,15 +61,16 @@ def check_choices(self: YangModel) -> YangModel:
 choices_validator = model_validator(mode="after")(check_choices)
 
 
-class _Marker:
+class _Marker(ABC):
     """Annotated metadata that builds a field's core schema from its schema node."""
 
     def __init__(self, bundle: Bundle, path: str):
         self.bundle = bundle
         self.path = path
 
+    @abstractmethod
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
-        raise NotImplementedError  # subclasses
+        """The field's pydantic core schema, built from its schema node."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -49,7 +50,7 @@ def invalid(msg: str, app_tag: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("invalid-value", msg, ctx)
 
 
-class YangType:
+class YangType(ABC):
     """Base: a leaf type with its Python/JSON core schemas and XML lexical form."""
 
     annotation = "str"  # the Python type the generated field declares
@@ -60,8 +61,9 @@ class YangType:
         self.module = module  # the leaf's module: default namespace of unqualified identities
 
     # --- pydantic ------------------------------------------------------------------------
+    @abstractmethod
     def python_schema(self) -> CoreSchema:
-        raise NotImplementedError(type(self).__name__)  # every concrete type defines it
+        """The core schema of the Python value, with every restriction of the type."""
 
     def json_schema(self) -> CoreSchema:
         return self.python_schema()

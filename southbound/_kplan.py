@@ -52,6 +52,7 @@ class LinkSpec:
     sysctl: Sysctls = (("ipv4/forwarding", "0"), ("ipv6/forwarding", "0"))
     parent: str | None = None
     vlan_id: int | None = None
+    mtu_leaf: str = "ietf-ip:ipv4/mtu"  # the leaf the MTU came from, for error paths
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def spec_of(itf: Any, kinds: frozenset[str]) -> LinkSpec:
         sysctl.append(("ipv6/disable_ipv6", "0"))
     return LinkSpec(name, kind, up=itf.enabled is not False, alias=itf.description or "",
                     mtu=mtu, addrs=frozenset(addrs), sysctl=tuple(sysctl), parent=parent,
-                    vlan_id=vid)
+                    vlan_id=vid, mtu_leaf="ietf-ip:ipv6/mtu" if mtu4 is None else "ietf-ip:ipv4/mtu")
 
 
 def baseline(obs: LinkState) -> LinkSpec:
@@ -187,7 +188,7 @@ def plan_link(want: LinkSpec | None, have: LinkState | None, ns: str) -> Iterato
                           f" link, not {want.kind}", path, "wrong-kind")
     if have.max_mtu and not (have.min_mtu or 0) <= want.mtu <= have.max_mtu:
         raise DriverError(f"mtu {want.mtu} is out of range {have.min_mtu or 0}..{have.max_mtu} "
-                          f"for {want.name}", path + "/ietf-ip:ipv4/mtu", "mtu-out-of-range")
+                          f"for {want.name}", f"{path}/{want.mtu_leaf}", "mtu-out-of-range")
     yield from _attrs(want, have, path)
 
 
@@ -196,7 +197,7 @@ def _attrs(want: LinkSpec, have: LinkState, path: str) -> Iterator[Step]:
     if want.up != have.up and not want.up:  # down first, before the rest changes
         yield Step(Op("link-set", name, (("up", False),), path), (Op("link-set", name, (("up", True),)),))
     if want.mtu != have.mtu:
-        yield Step(Op("link-set", name, (("mtu", want.mtu),), path + "/ietf-ip:ipv4/mtu"),
+        yield Step(Op("link-set", name, (("mtu", want.mtu),), f"{path}/{want.mtu_leaf}"),
                    (Op("link-set", name, (("mtu", have.mtu),)),))
     if want.alias != have.alias:
         yield Step(Op("link-set", name, (("alias", want.alias),), path + "/description"),

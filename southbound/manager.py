@@ -38,7 +38,7 @@ class DriverManager:
                 except YangdErrors as e:
                     d.needs_sync = True
                     log.error("driver %s: start/full sync failed: %s", d.name, e)
-                ds.participants.append(d)
+                ds.add_participant(d)
                 ds.add_state_provider(d)
         self.ds = ds
 
@@ -62,10 +62,8 @@ class DriverManager:
     def close(self) -> None:
         if self.ds is not None:
             for d in self.drivers:
-                if d in self.ds.participants:
-                    self.ds.participants.remove(d)
-                if d in self.ds.state_providers:
-                    self.ds.state_providers.remove(d)
+                self.ds.remove_participant(d)
+                self.ds.remove_state_provider(d)
         for d in reversed(self.drivers):
             d.close()
 

@@ -88,7 +88,7 @@ class _ElemNs:
         return None if uri is None else self.namespaces.get(uri)
 
     def prefix_of_module(self, module: str) -> str:
-        raise NotImplementedError("decoding only")
+        raise TypeError("this namespace map only reads prefixes (decoding)")
 
 
 class _Decoder:

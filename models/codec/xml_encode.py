@@ -42,7 +42,7 @@ class _Prefixes:
         return prefix
 
     def module_of_prefix(self, prefix: str | None) -> str | None:
-        raise NotImplementedError("encoding only")
+        raise TypeError("this namespace map only writes prefixes (encoding)")
 
 
 class _Encoder:

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.server.conftest import PASSWORD, USER, Running
 from tests.server.helpers import iface
 
@@ -19,8 +17,7 @@ BIN = Path(sys.executable).parent
 def console(run: Running, *args: str) -> str:
     exe = next((str(BIN / n) for n in ("netconf-console2", "netconf-console") if (BIN / n).exists()),
                None) or shutil.which("netconf-console2")
-    if exe is None:
-        pytest.skip("netconf-console is not installed")
+    assert exe is not None, "netconf-console (a test dependency) is not installed"
     p = subprocess.run([exe, "--host", "127.0.0.1", "--port", str(run.port), "-u", USER,
                         "-p", PASSWORD, *args], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stdout + p.stderr

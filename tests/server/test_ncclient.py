@@ -297,9 +297,6 @@ def test_subtree_filter(m: Any) -> None:
 
 
 def test_xpath_filter(m: Any) -> None:
-    f = pytest.importorskip("models.filter")
-    if not hasattr(f, "xpath_filter"):
-        pytest.skip("no xpath filter")
     m.edit_config(target="running", config=iface("eth0"))
     m.edit_config(target="running", config=iface("eth1"))
     flt = (f'<filter xmlns="{NC}" xmlns:if="{IF}" type="xpath" '

@@ -106,6 +106,7 @@ def test_missing_nic_and_bad_mtu_are_prepare_errors(k: KernelDriver, ds: Datasto
         edit(s, [{"name": "eth0", "type": "iana-if-type:ethernetCsmacd",
                   "ietf-ip:ipv6": {"mtu": 70000}}])
     assert "out of range" in e.value.errors[0].message
+    assert e.value.errors[0].path == f"{IF}/interface[name='eth0']/ietf-ip:ipv6/mtu"
     assert snapshot(netns) == before and ds.running.interfaces is None
 
 
@@ -190,5 +191,5 @@ def test_kernel_failing_halfway_through_commit_undoes_itself(
                                                               "prefix-length": 32}]}}])
     err = e.value.errors[0]
     assert err.info == {"driver": "kernel", "phase": "commit"}
-    assert err.path == f"{IF}/interface[name='br1']/ietf-ip:ipv4/mtu"
+    assert err.path == f"{IF}/interface[name='br1']/ietf-ip:ipv6/mtu"
     assert snapshot(netns) == before

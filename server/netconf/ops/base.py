@@ -9,6 +9,7 @@ slow commit (database fsync, southbound drivers) never stalls other sessions.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -57,14 +58,15 @@ class Context:
         return self.bundle.schema.root
 
 
-class Operation:
+class Operation(ABC):
     NAME: ClassVar[str]
     NS: ClassVar[str] = NC
     CAPABILITY: ClassVar[str | None] = None  # the capability this operation provides
     DEPENDS: ClassVar[tuple[str, ...]] = ()  # capabilities the server must also have
 
+    @abstractmethod
     def run(self, ctx: Context, elem: Any) -> list[Any]:
-        raise NotImplementedError
+        """The reply's content (empty: ``<ok/>``); raises YangdErrors/NetconfError to refuse."""
 
 
 def child(elem: Any, name: str, ns: str = NC, required: bool = False) -> Any:
