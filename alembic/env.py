@@ -19,9 +19,8 @@ import os
 import sys
 from pathlib import Path
 
-from sqlalchemy import text
-
 from alembic import context
+from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `alembic upgrade head` by hand, from any directory

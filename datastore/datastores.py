@@ -180,9 +180,11 @@ class Datastores:
                            changes=encode_changes(self.bundle, changes), confirmed=meta.confirmed)
         try:
             self.store.append_commit(rec)
-        except StoreError as e:
+        except Exception as e:  # any failure to persist: the backends must not keep the change
             if changes:
                 revert_all(self.participants, tx)
+            if not isinstance(e, StoreError):
+                log.exception("storing commit %d failed", cid)
             raise YangdErrors.one("operation-failed", f"commit could not be stored: {e}") from None
         self.head, self.running = cid, new
         log.info("commit %d by %s over %s: %d changes", cid, meta.user, meta.transport, len(changes))

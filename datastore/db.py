@@ -16,6 +16,7 @@ Tables (all prefixed ``yangd_`` so yangd can share a PostgreSQL database with ot
 - ``yangd_confirm``: at most one row (id = 1): the pending confirmed commit, so a restarted
   yangd still rolls back on time.
 - ``yangd_meta``: key/value strings (e.g. the schema hash the data was written with).
+- ``yangd_event``: the event log, one row per notification (RFC 5277 replay; datastore/events.py).
 
 The schema itself is owned by the Alembic revisions in alembic/versions; this mapping must
 match their result (tests/datastore/test_migrations.py compares the two).
@@ -219,6 +220,17 @@ class MetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class EventRow(Base):
+    """One notification of the event log: its stream, eventTime and XML content."""
+
+    __tablename__ = "yangd_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    stream: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
 
 
 def sqlite_path(url: str) -> Path | None:

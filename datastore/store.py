@@ -345,6 +345,11 @@ class Store:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def run(self, what: str, work: Callable[[Session], T], *, write: bool = False) -> T:
+        """``work`` in one transaction, for datastore modules with tables of their own
+        (datastore/events.py); errors leave as StoreError, as from every method here."""
+        return self._run(self._write if write else self._read, what, work)
+
     def _run(
         self,
         factory: sessionmaker[Session],

@@ -83,22 +83,25 @@ class _Validator:
 
     def child_rules(self, node: InstanceNode, child: SchemaNode) -> None:
         value = getattr(node.value, child.py_name) if node.value is not None else None
-        base = node.path() if node.schema is not None else ""
-        where = f"{base}/{_qname(child, node.schema)}"
+
+        def where() -> str:  # built only for an error: paths cost more than the checks
+            base = node.path() if node.schema is not None else ""
+            return f"{base}/{_qname(child, node.schema)}"
+
         if value is None and child.kind in (Kind.LEAF, Kind.ANYDATA, Kind.ANYXML, Kind.CHOICE):
             if child.mandatory and self.applies(node, child):
-                self.err("data-missing", f"mandatory {child.kind.value} {child.name} is missing", where)
+                self.err("data-missing", f"mandatory {child.kind.value} {child.name} is missing", where())
             return
         if child.kind in (Kind.LIST, Kind.LEAF_LIST):
             n = len(value) if value is not None else 0
             if n < child.min_elements and self.applies(node, child):
                 self.err("operation-failed", f"{child.name} needs at least {child.min_elements} entries, has {n}",
-                         where, "too-few-elements")
+                         where(), "too-few-elements")
             if child.max_elements is not None and n > child.max_elements:
                 self.err("operation-failed", f"{child.name} allows at most {child.max_elements} entries, has {n}",
-                         where, "too-many-elements")
+                         where(), "too-many-elements")
             if child.unique and value is not None:
-                self.unique_rule(node, child, where)
+                self.unique_rule(node, child, where())
         elif child.kind is Kind.CONTAINER and value is None and not child.presence and _has_mandatory(child):
             if self.applies(node, child):  # NP container: exists implicitly (unless its when is false)
                 self.local(InstanceNode(child, None, node, self.bundle))

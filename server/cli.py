@@ -71,7 +71,7 @@ def serve(
     netconf_listen: Annotated[str | None, typer.Option("--netconf-listen", help="ADDR:PORT (default 127.0.0.1:8830).")] = None,
     restconf_listen: Annotated[str | None, typer.Option("--restconf-listen", help="ADDR:PORT (default 127.0.0.1:8443).")] = None,
 ) -> None:
-    """Start yangd: NETCONF over SSH (RESTCONF arrives with its milestone). Stops cleanly on SIGTERM."""
+    """Start yangd: NETCONF over SSH and RESTCONF over HTTPS. Stops cleanly on SIGTERM."""
     import asyncio
     import logging
     import signal
@@ -80,6 +80,7 @@ def serve(
     from datastore.store import Store, StoreError
     from server.config import ConfigError, UserTable, load_config
     from server.netconf import serve as serve_netconf
+    from server.restconf import serve as serve_restconf
 
     try:
         cfg = load_config(config, data_dir=data_dir, netconf_listen=netconf_listen,
@@ -95,27 +96,47 @@ def serve(
     except StoreError as e:
         _fail(str(e), 1)
         return
+    from southbound.manager import drivers_from_config
+
+    try:
+        drivers = drivers_from_config(cfg, pkg.B)
+    except ValueError as e:
+        ds.close()
+        _fail(str(e), 2)
+        return
+    drivers.attach(ds)  # start + full sync; a failing driver is logged and re-synced on its next commit
+    if drivers.drivers:
+        log.info("southbound drivers: %s", ", ".join(d.name for d in drivers.drivers))
     if not UserTable(cfg.users_path).names() and not cfg.bootstrap_users:
         log.warning("no users yet: nobody can log in. Add one with `yangd users add NAME --data-dir %s`",
                     cfg.data_dir)
 
     async def run() -> None:
         srv = await serve_netconf(cfg, ds)
-        log.info("NETCONF over SSH on %s (data in %s, %d modules, head commit %d)", cfg.netconf_listen,
-                 cfg.data_dir, sum(1 for m in pkg.B.schema.modules.values() if m.implemented), ds.head)
+        try:
+            rc = await serve_restconf(cfg, ds)
+        except BaseException:
+            await srv.close()
+            raise
+        log.info("NETCONF over SSH on %s, RESTCONF over HTTPS on %s (certificate %s)",
+                 cfg.netconf_listen, cfg.restconf_listen, rc.cert)
+        log.info("data in %s, %d modules, head commit %d", cfg.data_dir,
+                 sum(1 for m in pkg.B.schema.modules.values() if m.implemented), ds.head)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("shutting down")
+        await rc.close()
         await srv.close()
 
     try:
         asyncio.run(run())
     except OSError as e:  # e.g. the address is in use
-        _fail(f"cannot listen on {cfg.netconf_listen}: {e}", 1)
+        _fail(f"cannot listen (NETCONF {cfg.netconf_listen}, RESTCONF {cfg.restconf_listen}): {e}", 1)
     finally:
+        drivers.close()
         ds.close()
 
 

@@ -76,10 +76,20 @@ class Config:
     hello_timeout: float = 60.0  # seconds a client has to send its hello
     # Users created at start if users.json does not name them yet: name → password.
     bootstrap_users: dict[str, str] = field(default_factory=dict)
+    restconf_cert: Path | None = None  # default: generated self-signed, kept in data_dir
+    restconf_key: Path | None = None
+    # Southbound drivers, ``[drivers.NAME]`` tables in file order (the commit order): e.g.
+    # ``[drivers.kernel]`` with ``namespace = "yangd"``, ``timeout = 10``. None configured: yangd
+    # touches no backend. Keys per kind: southbound/manager.py drivers_from_config.
+    drivers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def netconf_address(self) -> tuple[str, int]:
         return parse_listen(self.netconf_listen, 8830)
+
+    @property
+    def restconf_address(self) -> tuple[str, int]:
+        return parse_listen(self.restconf_listen, 8443)
 
     @property
     def db_url(self) -> str:
@@ -109,13 +119,17 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
-    for key in ("data_dir", "host_key"):
+    for key in ("data_dir", "host_key", "restconf_cert", "restconf_key"):
         if values.get(key) is not None:
             values[key] = Path(values[key]).expanduser()
     if "modules" in values:
         values["modules"] = [Path(m).expanduser() for m in values["modules"]]
+    drivers = values.get("drivers", {})
+    if not isinstance(drivers, dict) or not all(isinstance(v, dict) for v in drivers.values()):
+        raise ConfigError("drivers: expected one table per driver, e.g. [drivers.kernel]")
     cfg = Config(**values)
-    cfg.netconf_address  # noqa: B018 - validates the listen address early
+    cfg.netconf_address  # noqa: B018 - validates the listen addresses early
+    cfg.restconf_address  # noqa: B018
     return cfg
 
 

@@ -9,9 +9,11 @@ order of prepare and commit; abort and revert run in reverse) and as state provi
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from datastore.datastores import Datastores
+from models.bundle import Bundle
 from models.errors import YangdError, YangdErrors
 from southbound.driver import Driver, check_unique_names
 
@@ -71,3 +73,66 @@ class DriverManager:
         if self.ds is None:
             raise RuntimeError("DriverManager is not attached")
         return self.ds
+
+
+class DriversConfig(Protocol):
+    """What ``drivers_from_config`` needs of server.config.Config."""
+
+    @property
+    def drivers(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+# kind → {key: accepted types}; ``kind`` defaults to the table's name, ``enabled`` to true
+KINDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "kernel": {"namespace": (str,), "create": (bool,), "allow_host": (bool,),
+               "timeout": (int, float), "route_protocol": (int,)},
+}
+COMMON: dict[str, tuple[type, ...]] = {"kind": (str,), "enabled": (bool,)}
+
+
+def drivers_from_config(cfg: DriversConfig, bundle: Bundle) -> DriverManager:
+    """The drivers of ``[drivers.NAME]`` tables, in file order; none unless configured.
+
+        [drivers.kernel]            # kind "kernel" (the table name, or kind = "kernel")
+        namespace = "yangd"         # default "yangd"; "" is the host's, only with allow_host
+        create = true               # create the namespace if missing
+        timeout = 10                # seconds per phase
+        route_protocol = 200        # rtnetlink protocol marking yangd's routes
+
+    Raises ValueError naming the table and key for anything unknown or mistyped.
+    """
+    drivers: list[Driver] = []
+    for name, table in cfg.drivers.items():
+        kind = table.get("kind", name)
+        keys = KINDS.get(kind) if isinstance(kind, str) else None
+        if keys is None:
+            raise ValueError(f"[drivers.{name}]: unknown driver kind {kind!r} "
+                             f"(known: {', '.join(sorted(KINDS))})")
+        args: dict[str, Any] = {}
+        for key, value in table.items():
+            types = keys.get(key) or COMMON.get(key)
+            if types is None:
+                raise ValueError(f"[drivers.{name}]: unknown key {key!r} "
+                                 f"(known: {', '.join(sorted({*keys, *COMMON}))})")
+            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                raise ValueError(f"[drivers.{name}]: {key} must be {types[0].__name__}")
+            if key not in COMMON:
+                args[key] = value
+        if "timeout" in args and not args["timeout"] > 0:
+            raise ValueError(f"[drivers.{name}]: timeout must be positive")
+        if table.get("enabled", True):
+            drivers.append(_make(kind, name, bundle, args))
+    try:
+        return DriverManager(drivers)
+    except ValueError as e:
+        raise ValueError(f"drivers: {e}") from None
+
+
+def _make(kind: str, name: str, bundle: Bundle, args: dict[str, Any]) -> Driver:
+    if kind == "kernel":
+        from southbound.kernel import KernelDriver  # pyroute2 only when configured
+        try:
+            return KernelDriver(bundle, name=name, **args)
+        except ValueError as e:
+            raise ValueError(f"[drivers.{name}]: {e}") from None
+    raise AssertionError(kind)

@@ -101,10 +101,10 @@ def test_serve_runs_netconf_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     data = tmp_path / "data"
     r = yangd("users", "add", "admin", "--password-stdin", "--data-dir", str(data), stdin="s3cret\n")
     assert r.returncode == 0, r.stderr
-    port = _free_port()
+    port, rport = _free_port(), _free_port()
     proc = subprocess.Popen([YANGD, "serve", "--data-dir", str(data), "--netconf-listen",
-                             f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=REPO)
+                             f"127.0.0.1:{port}", "--restconf-listen", f"127.0.0.1:{rport}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -125,6 +125,17 @@ def test_serve_runs_netconf_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
               </interfaces></config>""")
             m.commit()
             assert "<name>eth0</name>" in m.get_config(source="running").data_xml
+        # the same commit over RESTCONF (HTTPS with the certificate yangd generated)
+        import ssl
+
+        import httpx
+
+        tls = ssl.create_default_context(cafile=str(data / "restconf-cert.pem"))
+        with httpx.Client(verify=tls, auth=("admin", "s3cret")) as c:
+            r = c.get(f"https://127.0.0.1:{rport}/restconf/data/ietf-interfaces:interfaces/interface=eth0",
+                      headers={"Accept": "application/yang-data+json"})
+            assert r.status_code == 200, r.text
+            assert r.json()["ietf-interfaces:interface"][0]["type"] == "iana-if-type:ethernetCsmacd"
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, out

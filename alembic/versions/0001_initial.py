@@ -11,7 +11,6 @@ the first yangd release, before commit labels and the meta table (0002).
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0001"

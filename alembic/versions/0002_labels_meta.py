@@ -11,7 +11,6 @@ allow any number of NULLs in it, and SQLite can add an index without copying the
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0002"

@@ -18,6 +18,8 @@ __all__ = [
     "BASE_1_1",
     "CANDIDATE",
     "CONFIRMED_COMMIT",
+    "INTERLEAVE",
+    "NOTIFICATION",
     "ROLLBACK_ON_ERROR",
     "STARTUP",
     "VALIDATE",
@@ -38,6 +40,8 @@ STARTUP = "urn:ietf:params:netconf:capability:startup:1.0"
 WRITABLE_RUNNING = "urn:ietf:params:netconf:capability:writable-running:1.0"
 XPATH = "urn:ietf:params:netconf:capability:xpath:1.0"
 WITH_DEFAULTS = "urn:ietf:params:netconf:capability:with-defaults:1.0"
+NOTIFICATION = "urn:ietf:params:netconf:capability:notification:1.0"
+INTERLEAVE = "urn:ietf:params:netconf:capability:interleave:1.0"
 YANG_LIBRARY = "urn:ietf:params:netconf:capability:yang-library:1.1"
 WD_MODES = ("explicit", "report-all", "trim", "report-all-tagged")  # first: the basic mode
 

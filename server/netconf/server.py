@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from server.config import Config
 from server.netconf.capabilities import server_capabilities
+from server.netconf.monitoring import ServerStats
 from server.netconf.ops import Operation, registry
 from server.netconf.ops.retrieve import xpath_available
 
 if TYPE_CHECKING:
     from datastore.datastores import Datastores
     from models.bundle import Bundle
+    from server.netconf.notifications import NotificationBus
     from server.netconf.session import NetconfSession
 
 __all__ = ["Server", "serve"]
@@ -36,6 +38,8 @@ class Server:
     capabilities: list[str]
     sessions: dict[int, NetconfSession] = field(default_factory=dict)
     acceptor: Any = None
+    notifications: NotificationBus | None = None
+    stats: ServerStats = field(default_factory=ServerStats)  # RFC 6022 statistics, lock times
 
     @property
     def bundle(self) -> Bundle:
@@ -59,6 +63,8 @@ class Server:
                 tasks.append(s.task)
         if tasks:
             await asyncio.wait(tasks, timeout=10)
+        if self.notifications is not None:
+            await asyncio.to_thread(self.notifications.close)
         log.info("NETCONF server stopped")
 
 
@@ -86,8 +92,22 @@ async def serve(config: Config, datastores: Datastores) -> Server:
             add_user(config.data_dir, name, password)
             log.info("created bootstrap user %s", name)
     ops = registry(datastores.bundle)
+    bus = _notifications(datastores, ops)
     server = Server(config, datastores, ops, capabilities_for(datastores.bundle, ops))
+    server.notifications = bus
     host, port = config.netconf_address
     server.acceptor = await start_ssh(server, host, port)
     log.info("NETCONF listening on %s:%d", host, server.port)
     return server
+
+
+def _notifications(datastores: Datastores, ops: dict[tuple[str, str], Operation]) -> NotificationBus:
+    """The notification bus on the event log, fed by every commit; its operations added."""
+    from datastore.events import EventLog
+    from server.netconf.notifications import NotificationBus
+    from server.netconf.ops.subscription import install
+
+    bus = NotificationBus(datastores.bundle, EventLog(datastores.store))
+    datastores.add_listener(bus.on_commit)
+    install(ops, bus)
+    return bus

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lxml import etree
@@ -28,6 +29,7 @@ from models.errors import YangdError, YangdErrors
 from server.netconf.capabilities import BASE_1_0, BASE_1_1
 from server.netconf.errors import NC, NetconfError, rpc_errors
 from server.netconf.framing import Decoder, FramingError, encode_chunked, encode_eom
+from server.netconf.monitoring import SessionStats
 from server.netconf.ops.base import Context, Operation
 
 if TYPE_CHECKING:
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["NetconfSession", "Transport"]
 
 log = logging.getLogger("yangd.netconf")
+
+
+_BODY_MARK = "\u2063yangd-reply-body\u2063"  # never in generated XML (an invisible separator)
 
 
 class Transport(Protocol):
@@ -61,6 +66,10 @@ class NetconfSession:
         self.loop = asyncio.get_running_loop()
         self.ctx = Context(self.ds, server.bundle, self, self.id)
         self.task: asyncio.Task[None] | None = None
+        self.stats = SessionStats(server.stats, server.datastores.locks)  # RFC 6022 counters
+        self.killed_by: int | None = None  # RFC 6470 session-end: kill-session by whom
+        self.end_reason: str | None = None  # RFC 6470 termination-reason when not derived
+        self.after_reply: list[Callable[[], None]] = []  # run once the current reply is sent
 
     # ---- transport side --------------------------------------------------------------------
     def start(self) -> None:
@@ -112,10 +121,15 @@ class NetconfSession:
                 first = await asyncio.wait_for(self.queue.get(), self.server.config.hello_timeout)
             except TimeoutError:
                 log.warning("session %d: no hello in time", self.id)
+                self.end_reason = "timeout"
                 return
             if first is None or not self._hello(first):
+                if first is not None:
+                    self.stats.bad_hello()
                 return
             self._hello_done = True
+            if self.server.notifications is not None:
+                self.server.notifications.session_started(self)
             self._pump()  # bytes behind the hello: read with the framing it chose
             while not self.closing:
                 msg = await self.queue.get()
@@ -153,6 +167,7 @@ class NetconfSession:
         try:
             root = _parse(msg)
         except YangdErrors as e:
+            self.stats.received(False)
             errs = e.errors
             if not self.base11:
                 errs = [YangdError("operation-failed", x.message, type="rpc") for x in errs]
@@ -161,8 +176,10 @@ class NetconfSession:
         try:
             op, elem = self._operation(root)
         except YangdErrors as e:
+            self.stats.received(False)
             self._send_reply(root if root.tag == f"{{{NC}}}rpc" else None, self._error_elems(e.errors))
             return
+        self.stats.received(True)
         try:
             body = await asyncio.to_thread(op.run, self.ctx, elem)
         except YangdErrors as e:
@@ -171,6 +188,8 @@ class NetconfSession:
             log.exception("session %d: %s failed", self.id, op.NAME)
             body = self._error_elems([YangdError("operation-failed", "internal error; see the server log")])
         self._send_reply(root, body)
+        while self.after_reply:
+            self.after_reply.pop(0)()
 
     def _operation(self, root: Any) -> tuple[Operation, Any]:
         if not isinstance(root.tag, str) or root.tag != f"{{{NC}}}rpc":
@@ -206,11 +225,21 @@ class NetconfSession:
         if rpc is not None:
             for k, v in rpc.attrib.items():
                 reply.set(k, v)
-        if body:
-            reply.extend(body)
-        else:
+        self.stats.replied(body)
+        if not body:
             etree.SubElement(reply, f"{{{NC}}}ok")
-        data = etree.tostring(reply, encoding="UTF-8", xml_declaration=True)
+            self.send_message(etree.tostring(reply, encoding="UTF-8", xml_declaration=True))
+            return
+        # Serialise the body elements on their own and splice them in: moving them under
+        # <rpc-reply> would let lxml drop prefix declarations it thinks redundant, including
+        # ones that identityref and instance-identifier *values* use (RFC 7950 §9.10.3).
+        reply.text = _BODY_MARK
+        head = etree.tostring(reply, encoding="UTF-8", xml_declaration=True)
+        inner = b"".join(etree.tostring(e, encoding="UTF-8", with_tail=False) for e in body)
+        self.send_message(head.replace(_BODY_MARK.encode(), inner, 1))
+
+    def send_message(self, data: bytes) -> None:
+        """Write one message with the session's framing (rpc-replies, notifications)."""
         self._write(encode_chunked(data) if self.base11 else encode_eom(data))
 
     def _write(self, data: bytes) -> None:
@@ -229,17 +258,20 @@ class NetconfSession:
         if other is None:
             raise NetconfError("invalid-value", f"no session {session_id}", bad_element="session-id")
         log.info("session %d killed by session %d", session_id, self.id)
+        other.killed_by = self.id
         other.ds.close()  # locks released and confirmed commit rolled back before the reply
         self.loop.call_soon_threadsafe(other.abort)
 
     def abort(self) -> None:
         """End the session now (kill-session, server shutdown)."""
         self.ended = True
+        self.end_reason = self.end_reason or "other"
         self.queue.put_nowait(None)
         self.closing = True
         self.transport.close()
 
     async def _end(self) -> None:
+        self.stats.ended(orderly=self.closing)  # close-session, kill-session, shutdown
         self.ended = True
         self.server.sessions.pop(self.id, None)
         try:
@@ -250,6 +282,8 @@ class NetconfSession:
             self.transport.close()
         except Exception:
             log.debug("session %d: close failed", self.id, exc_info=True)
+        if self.server.notifications is not None:
+            self.server.notifications.session_ended(self)
         log.info("session %d ended", self.id)
 
 

@@ -1,5 +1,5 @@
-"""A real yangd NETCONF server per test: temp data dir, SQLite store, a free port in
-18830-18899 on 127.0.0.1, its asyncio loop in a background thread; and client helpers."""
+"""A real yangd NETCONF server per test: temp data dir, SQLite store, an OS-chosen
+port on 127.0.0.1, its asyncio loop in a background thread; and client helpers."""
 
 from __future__ import annotations
 
@@ -23,14 +23,11 @@ USER, PASSWORD = "admin", "admin-pw"
 
 
 def free_port() -> int:
-    for port in range(18830, 18900):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18830-18899")
+    """A port the OS just handed out (ephemeral range, random): parallel test workers scanning
+    one range in order would race for the same port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -36,7 +36,7 @@ def error_path_elem(err: RPCError) -> Any:
 def test_hello_capabilities(m: Any) -> None:
     caps = set(m.server_capabilities)
     assert CAPS <= caps
-    assert not any(":url:" in c or ":notification:" in c or ":interleave:" in c for c in caps)
+    assert not any(":url:" in c for c in caps)
     wd = [c for c in caps if "capability:with-defaults" in c]
     assert wd == ["urn:ietf:params:netconf:capability:with-defaults:1.0?basic-mode=explicit"
                   "&also-supported=report-all,trim,report-all-tagged"]

@@ -8,6 +8,9 @@ from server.netconf.ops.commit import CancelCommit, Commit, DiscardChanges, Vali
 from server.netconf.ops.edit import CopyConfig, DeleteConfig, EditConfig
 from server.netconf.ops.generic import YangRpc, module_rpcs
 from server.netconf.ops.lock import Lock, Unlock
+from server.netconf.ops.monitoring import Get as GetWithState
+from server.netconf.ops.monitoring import GetSchema
+from server.netconf.ops.nmda import EditData, GetData
 from server.netconf.ops.retrieve import Get, GetConfig
 from server.netconf.ops.session import CloseSession, KillSession
 
@@ -17,9 +20,11 @@ BASE_OPERATIONS: tuple[type[Operation], ...] = (
     Get, GetConfig, EditConfig, CopyConfig, DeleteConfig, Lock, Unlock, CloseSession,
     KillSession, Validate, Commit, CancelCommit, DiscardChanges,
 )
+# RFC 6022 (get with /netconf-state, replacing the base get; get-schema), RFC 8526
+MONITORING_OPERATIONS: tuple[type[Operation], ...] = (GetWithState, GetSchema, GetData, EditData)
 
 
 def registry(bundle: Bundle) -> dict[tuple[str, str], Operation]:
     """(namespace, element name) → operation, for every operation this server serves."""
-    ops: list[Operation] = [cls() for cls in BASE_OPERATIONS] + module_rpcs(bundle)
+    ops: list[Operation] = [cls() for cls in (*BASE_OPERATIONS, *MONITORING_OPERATIONS)] + module_rpcs(bundle)
     return {(op.NS, op.NAME): op for op in ops}
