@@ -290,7 +290,14 @@ def test_every_event_is_logged(nc_server: Running) -> None:
 
     with connect(nc_server) as b:
         edit_commit(b, "eth0")
-    nc_server.server.notifications.flush()  # type: ignore[union-attr]
     log = EventLog(nc_server.ds.store)
-    kinds = [etree.QName(etree.fromstring(e.content)).localname for e in log.replay()]
+    # the server ends the session (and publishes session-end) after the client has gone:
+    # wait for it, within a bound
+    deadline = time.monotonic() + 10
+    while True:
+        nc_server.server.notifications.flush()  # type: ignore[union-attr]
+        kinds = [etree.QName(etree.fromstring(e.content)).localname for e in log.replay()]
+        if len(kinds) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert kinds[:3] == ["netconf-session-start", "netconf-config-change", "netconf-session-end"]
