@@ -174,13 +174,55 @@ def _container(ctx: _Ctx, e: EditNode, cur: YangModel | None, op: Op, p: Path) -
             raise ctx.fail("data-missing", f"{node.name} does not exist", p)
         return _children(ctx, node, cur, e.kids(), Op.NONE, p)
     if cur is None or op in (Op.CREATE, Op.REPLACE):
-        new = e.content if e.content is not None else _build(ctx, node, e.children, op, p)
+        new = _content(ctx, e, p) if e.content is not None else _build(ctx, node, e.children, op, p)
         if new is None and node.presence:
             new = empty(node)
         if new is not None or cur is not None:
             ctx.record("create" if cur is None else "modify", p, cur, new)
         return new
     return _children(ctx, node, cur, e.kids(), Op.MERGE, p)
+
+
+def _content(ctx: _Ctx, e: EditNode, p: Path) -> Any:
+    """A validated subtree used whole; it must hold configuration only (like every edit)."""
+    bad = _state_path(e.node, e.content)
+    if bad is not None:
+        steps, name = bad
+        raise ctx.fail("invalid-value", f"{name} is state data (config false), not configuration",
+                       (*p, *steps))
+    return e.content
+
+
+_HAS_STATE: dict[int, bool] = {}
+
+
+def _has_state(node: SchemaNode) -> bool:
+    got = _HAS_STATE.get(id(node))
+    if got is None:
+        got = _HAS_STATE[id(node)] = any(not n.config for n in node.walk())
+    return got
+
+
+def _state_path(node: SchemaNode, obj: Any) -> tuple[tuple[Step, ...], str] | None:
+    """The first config-false node set inside ``obj`` (an instance of node.cls), or None."""
+    if obj is None or not _has_state(node):
+        return None
+    for c in node.data_children():
+        v = getattr(obj, c.py_name)
+        if v is None:
+            continue
+        if not c.config:
+            return (Step(c),), c.name
+        if c.kind is Kind.CONTAINER:
+            inner = _state_path(c, v)
+            if inner is not None:
+                return (Step(c), *inner[0]), inner[1]
+        elif c.kind is Kind.LIST and _has_state(c):
+            for entry in v:
+                inner = _state_path(c, entry)
+                if inner is not None:
+                    return (Step(c, v.key_of(entry)), *inner[0]), inner[1]
+    return None
 
 
 def _delete(ctx: _Ctx, node: SchemaNode, cur: Any, op: Op, p: Path) -> None:
@@ -227,7 +269,7 @@ def _list_entry(ctx: _Ctx, e: EditNode, yl: YangListBuilder[Any], op: Op, path: 
             raise ctx.fail("data-missing", f"{node.name} entry does not exist", p)
         entry = _children(ctx, node, existing, e.kids(), Op.NONE, p, e.key)
     elif existing is None or op in (Op.CREATE, Op.REPLACE):
-        entry = e.content if e.content is not None else _build(ctx, node, e.children, op, p, e.key)
+        entry = _content(ctx, e, p) if e.content is not None else _build(ctx, node, e.children, op, p, e.key)
         ctx.record("create" if existing is None else "modify", p, existing, entry)
     else:
         entry = _children(ctx, node, existing, e.kids(), Op.MERGE, p, e.key)

@@ -23,8 +23,8 @@ from lxml import etree
 from pydantic import ValidationError
 
 from models.bundle import Bundle
-from models.codec.errors import format_value, leaf_list_step, quote
-from models.codec.xml import _ElemNs
+from models.codec.errors import InstanceError, format_value, leaf_list_step, quote
+from models.codec.xml import _ElemNs, decode_xml
 from models.codec.xml_encode import NETCONF_NS
 from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
@@ -40,6 +40,9 @@ _INSERTS = frozenset({"first", "last", "before", "after"})
 _YANG_ATTRS = frozenset({"insert", "key", "value"})
 _BARE = frozenset({"operation", *_YANG_ATTRS})
 _NC_OPERATION = f"{{{NETCONF_NS}}}operation"
+
+# any attribute on the element or below it (checked in C: one XPath call per subtree)
+_ANY_ATTRIBUTE = etree.XPath("boolean(descendant-or-self::*/@*)")
 
 # one raw issue: path steps (innermost first), tag, message, app-tag, error-info
 _Raw = tuple[list[str], str, str, str | None, dict[str, Any]]
@@ -142,9 +145,13 @@ class _Builder:
 
     def element(self, elem: Any, sn: SchemaNode, inherited: Op | None) -> EditNode | None:
         n = len(self.issues)
+        kind = sn.kind
+        if kind in (Kind.LIST, Kind.CONTAINER) and not _ANY_ATTRIBUTE(elem):
+            fast = self.decoded(elem, sn)
+            if fast is not None:
+                return fast
         attrs = self.attributes(elem, sn)
         op = attrs.op or inherited
-        kind = sn.kind
         node: EditNode | None = None
         if kind is Kind.LIST:
             node = self.entry(elem, sn, attrs, op, n)
@@ -172,6 +179,22 @@ class _Builder:
             self.prefix(n, step)
             return None
         return node
+
+    def decoded(self, elem: Any, sn: SchemaNode) -> EditNode | None:
+        """A subtree without edit attributes, decoded whole into its generated class.
+
+        The common case (plain configuration, e.g. a bulk load) then costs what decoding costs,
+        and the engine takes the validated subtree as is. On any problem this returns None and
+        the element-by-element path reports each one with its exact path.
+        """
+        try:
+            obj = decode_xml(sn.cls, elem)
+        except InstanceError:
+            return None
+        if sn.kind is Kind.LIST:
+            key = tuple(getattr(obj, kn.py_name) for kn in (sn.child(sn.module, k) for k in sn.keys) if kn)
+            return EditNode(sn, None, key=key, content=obj)
+        return EditNode(sn, None, content=obj)
 
     def entry(self, elem: Any, sn: SchemaNode, attrs: _Attrs, op: Op | None, n: int) -> EditNode:
         children = self.children(elem, sn, op)

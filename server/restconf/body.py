@@ -147,7 +147,7 @@ def _xml_resource(bundle: Bundle, elem: Any, parent_path: Path, child: SchemaNod
     cur.append(elem)
     nodes = edit_from_xml(bundle, config)
     for st in parent_path:
-        nodes = [c for n in nodes if n.node is st.node for c in n.children]
+        nodes = [c for n in nodes if n.node is st.node for c in n.kids()]
     return [n for n in nodes if n.node is child]
 
 

@@ -95,3 +95,22 @@ def test_state_data_cannot_be_edited(ds: Datastores) -> None:
     err = e.value.errors[0]
     assert (err.tag, err.path) == ("invalid-value", f"{ETH0}/oper-status")
     assert ds.running.model_dump_json() == before
+
+
+def test_state_data_inside_whole_subtrees_is_refused(ds: Datastores) -> None:
+    """Content decoded whole (bulk JSON/XML path) is checked for state data too."""
+    from models.edit import EditNode, edit_from_model
+    from models.errors import YangdErrors
+
+    s = ds.open_session("bob", "netconf")
+    before = ds.running.model_dump_json()
+    tree = g.Root.model_validate({"ietf-interfaces:interfaces": {"interface": [
+        {"name": "eth9", "type": "iana-if-type:ethernetCsmacd", "statistics": {
+            "discontinuity-time": "2026-01-01T00:00:00Z", "in-octets": 5}}]}})
+    node = g.B.node(IF)
+    with pytest.raises(YangdErrors) as e:
+        s.edit("running", [EditNode(node, children=edit_from_model(
+            node.data_child("ietf-interfaces", "interface"), tree.interfaces.interface))])
+    err = e.value.errors[0]
+    assert (err.tag, err.path) == ("invalid-value", f"{IF}/interface[name='eth9']/statistics")
+    assert ds.running.model_dump_json() == before

@@ -99,7 +99,7 @@ def one(pkg: ModuleType, elem: Any) -> YangdError:
 
 def kids(e: EditNode) -> dict[str, list[EditNode]]:
     out: dict[str, list[EditNode]] = {}
-    for c in e.children:
+    for c in e.kids():
         out.setdefault(c.node.name, []).append(c)
     return out
 
@@ -123,7 +123,7 @@ def test_structure_and_typed_values(pkg: ModuleType) -> None:
     assert k["nums"][0].value == -4
     [rule] = k["rule"]
     assert rule.key == ("edit-test:tcp", 80)
-    assert {c.node.name: c.value for c in rule.children} == {
+    assert {c.node.name: c.value for c in rule.kids()} == {
         "proto": "edit-test:tcp", "port": 80, "action": "allow"}
     [item] = k["item"]
     assert item.key == ("i1",)
@@ -159,10 +159,10 @@ def test_operation_on_top_node(pkg: ModuleType) -> None:
 
 def test_delete_empty_leaf_and_inherited_delete(pkg: ModuleType) -> None:
     [t] = edits(pkg, top('<count nc:operation="delete"/><name nc:operation="remove"></name>'))
-    assert [(c.op, c.value) for c in t.children] == [(Op.DELETE, None), (Op.REMOVE, None)]
+    assert [(c.op, c.value) for c in t.kids()] == [(Op.DELETE, None), (Op.REMOVE, None)]
     # the operation is inherited: an empty uint8 under a deleted container is fine
     [t] = edits(pkg, top("<count/>", ' nc:operation="delete"'))
-    assert t.op is Op.DELETE and t.children[0].op is None and t.children[0].value is None
+    assert t.op is Op.DELETE and t.kids()[0].op is None and t.kids()[0].value is None
     # … but not under merge
     e = one(pkg, top("<count/>"))
     assert (e.tag, e.path) == ("invalid-value", "/edit-test:top/count")
@@ -170,12 +170,12 @@ def test_delete_empty_leaf_and_inherited_delete(pkg: ModuleType) -> None:
 
 def test_delete_leaf_list_entry_identified_by_text(pkg: ModuleType) -> None:
     [t] = edits(pkg, top('<nums nc:operation="delete">12</nums>'))
-    assert (t.children[0].op, t.children[0].value) == (Op.DELETE, 12)
+    assert (t.kids()[0].op, t.kids()[0].value) == (Op.DELETE, 12)
 
 
 def test_delete_leaf_with_value_keeps_it(pkg: ModuleType) -> None:
     [t] = edits(pkg, top('<count nc:operation="delete">4</count>'))
-    assert t.children[0].value == 4
+    assert t.kids()[0].value == 4
 
 
 def test_anydata(pkg: ModuleType) -> None:
@@ -188,7 +188,7 @@ def test_anydata_repeats_and_unknown_namespace(pkg: ModuleType) -> None:
     elem = top("<blob><a>1</a><a>2</a><a>3</a></blob>")
     elem[0][0].append(etree.Comment("c"))
     [t] = edits(pkg, elem)
-    assert t.children[0].value == {"a": ["1", "2", "3"]}
+    assert t.kids()[0].value == {"a": ["1", "2", "3"]}
     e = one(pkg, top('<blob><a><z xmlns="urn:nowhere">1</z></a></blob>'))
     assert (e.tag, e.path, e.info) == ("unknown-namespace", "/edit-test:top/blob/z",
                                        {"bad_element": "z", "bad_namespace": "urn:nowhere"})
@@ -200,7 +200,7 @@ def test_foreign_attributes_ignored_and_comments_skipped(pkg: ModuleType) -> Non
     elem[0].insert(0, etree.Comment("c"))  # the hardened parser drops comments; lxml trees may not
     elem[0].append(etree.ProcessingInstruction("pi"))
     [t] = edits(pkg, elem)
-    assert [c.value for c in t.children] == ["n"]
+    assert [c.value for c in t.kids()] == ["n"]
 
 
 # ---- insert / key / value -------------------------------------------------------------------
@@ -225,13 +225,13 @@ def test_insert_before_list_key_typed_with_prefixes(pkg: ModuleType) -> None:
 
 def test_insert_after_leaf_list_value(pkg: ModuleType) -> None:
     [t] = edits(pkg, top('<nums yang:insert="after" yang:value="007">8</nums>'))
-    n = t.children[0]
+    n = t.kids()[0]
     assert (n.insert, n.anchor, n.value) == ("after", (7,), 8)
 
 
 def test_key_without_insert_is_not_read(pkg: ModuleType) -> None:
     [t] = edits(pkg, top('<tags yang:value="nope">a</tags>'))
-    assert t.children[0].anchor is None and t.children[0].insert is None
+    assert t.kids()[0].anchor is None and t.kids()[0].insert is None
 
 
 @pytest.mark.parametrize(("body", "tag", "attr", "msg"), [
