@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from models.bundle import Bundle
 from models.codec.errors import InstanceError, format_value, leaf_list_step, quote
-from models.codec.xml import _ElemNs, decode_xml
+from models.codec.xml import _ElemNs, anydata_json, decode_xml
 from models.codec.xml_encode import NETCONF_NS
 from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
@@ -227,30 +227,10 @@ class _Builder:
 
     def anydata(self, elem: Any, parent_ns: str, step: str) -> dict[str, Any]:
         """anydata/anyxml content as decode_xml gives it: RFC 7951-style JSON."""
-        out: dict[str, Any] = {}
-        repeated: set[str] = set()
-        for child in elem:
-            if not isinstance(child.tag, str):
-                continue
-            ns, local = _split(child.tag)
-            if ns == parent_ns:
-                name = local
-            else:
-                module = self.namespaces.get(ns)
-                if module is None:
-                    self.fail([local], "unknown-namespace", f"unknown namespace {ns!r}",
-                              bad_element=local, bad_namespace=ns)
-                    continue
-                name = f"{module}:{local}"
-            v = self.anydata(child, ns, step) if len(child) else (child.text or "")
-            if name in repeated:
-                out[name].append(v)
-            elif name in out:
-                out[name] = [out[name], v]
-                repeated.add(name)
-            else:
-                out[name] = v
-        return out
+        def unknown(local: str, ns: str) -> None:
+            self.fail([local], "unknown-namespace", f"unknown namespace {ns!r}",
+                      bad_element=local, bad_namespace=ns)
+        return anydata_json(elem, parent_ns, self.namespaces, unknown)
 
     # ---- attributes ---------------------------------------------------------------------
     def attributes(self, elem: Any, sn: SchemaNode) -> _Attrs:

@@ -12,6 +12,7 @@ with a DOCTYPE is refused outright (XXE, billion laughs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -163,31 +164,44 @@ class _Decoder:
 
     def anydata(self, elem: Any, parent_ns: str, node: SchemaNode) -> Any:
         """anydata/anyxml content as RFC 7951-style JSON: qualified names where modules change."""
-        out: dict[str, Any] = {}
-        repeated: set[str] = set()
-        for child in elem:
-            tag = child.tag
-            if not isinstance(tag, str):
+        def unknown(local: str, ns: str) -> None:
+            self.issues.append(([local, node.json_name()], f"unknown namespace {ns!r}",
+                                "unknown-namespace", None))
+        return anydata_json(elem, parent_ns, self.namespaces, unknown)
+
+
+def anydata_json(elem: Any, parent_ns: str, namespaces: dict[str, str],
+                 unknown: Callable[[str, str], None]) -> dict[str, Any]:
+    """The content of an anydata/anyxml element as RFC 7951-style JSON.
+
+    Member names are qualified with the module name where the namespace changes; leaves are
+    their text; repeated names become arrays. ``unknown(local, ns)`` is told of elements in a
+    namespace no loaded module has (they are left out).
+    """
+    out: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for child in elem:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        ns, _, local = tag[1:].rpartition("}") if tag[:1] == "{" else ("", "", tag)
+        if ns == parent_ns:
+            name = local
+        else:
+            module = namespaces.get(ns)
+            if module is None:
+                unknown(local, ns)
                 continue
-            ns, _, local = tag[1:].rpartition("}") if tag[:1] == "{" else ("", "", tag)
-            if ns == parent_ns:
-                name = local
-            else:
-                module = self.namespaces.get(ns)
-                if module is None:
-                    self.issues.append(([local, node.json_name()], f"unknown namespace {ns!r}",
-                                        "unknown-namespace", None))
-                    continue
-                name = f"{module}:{local}"
-            v = self.anydata(child, ns, node) if len(child) else (child.text or "")
-            if name in repeated:
-                out[name].append(v)
-            elif name in out:
-                out[name] = [out[name], v]
-                repeated.add(name)
-            else:
-                out[name] = v
-        return out
+            name = f"{module}:{local}"
+        v = anydata_json(child, ns, namespaces, unknown) if len(child) else (child.text or "")
+        if name in repeated:
+            out[name].append(v)
+        elif name in out:
+            out[name] = [out[name], v]
+            repeated.add(name)
+        else:
+            out[name] = v
+    return out
 
 
 def _msg(e: ValueError) -> str:
