@@ -241,3 +241,30 @@ def test_max_depth_counts_from_the_subtree_selection(oper: Any) -> None:
            "</interface></interfaces></subtree-filter>")
     data = get_data(oper, "running", sub + "<max-depth>1</max-depth>")
     assert interface(data, "eth0").findtext(f"{{{IF}}}description") == "up"
+
+
+def _nmda_target(op: str, ds: str, holder: str = "target") -> Any:
+    return el(f'<{op} xmlns="{NC}"><{holder}><datastore xmlns="{NMDA}" xmlns:ds="{DS}">'
+              f"ds:{ds}</datastore></{holder}></{op}>")
+
+
+def test_lock_unlock_validate_name_an_nmda_datastore(nc_server: Running) -> None:
+    """RFC 8526 §3.2: lock, unlock and validate take an ietf-datastores identity."""
+    from tests.server.conftest import connect
+
+    with connect(nc_server) as a, connect(nc_server) as b:
+        a.dispatch(_nmda_target("lock", "candidate"))
+        assert nc_server.ds.locks.get("candidate") == int(a.session_id)
+        with pytest.raises(RPCError) as e:
+            b.dispatch(_nmda_target("lock", "candidate"))
+        assert e.value.tag == "lock-denied"
+        a.dispatch(_nmda_target("unlock", "candidate"))
+        assert "candidate" not in nc_server.ds.locks
+        a.dispatch(_nmda_target("validate", "running", "source"))
+        with pytest.raises(RPCError) as e:
+            a.dispatch(_nmda_target("lock", "operational"))  # not a lockable datastore
+        assert e.value.tag == "invalid-value"
+        with pytest.raises(RPCError) as e:
+            a.dispatch(el(f'<lock xmlns="{NC}"><target><datastore xmlns="{NMDA}">running'
+                          "</datastore></target></lock>"))  # not an identity of ietf-datastores
+        assert e.value.tag == "invalid-value"

@@ -111,7 +111,9 @@ def datastore_of(elem: Any, name: str, allowed: Sequence[str] = DATASTORES,
                            f"<{name}> must name exactly one datastore", bad_element=name)
     k = kids[0]
     ns, _, local = k.tag[1:].partition("}") if k.tag.startswith("{") else ("", "", k.tag)
-    if ns != NC:
+    if ns == NMDA_NS and local == "datastore":  # RFC 8526 §3.2: an NMDA datastore identity
+        local = _nmda_datastore(k, name)
+    elif ns != NC:
         raise NetconfError("unknown-namespace", f"unexpected namespace {ns!r} in <{name}>",
                            bad_element=local, bad_namespace=ns)
     if local == "config" and inline:
@@ -121,6 +123,20 @@ def datastore_of(elem: Any, name: str, allowed: Sequence[str] = DATASTORES,
     if local not in allowed:
         raise NetconfError("invalid-value", f"<{local}> cannot be the {name} here", bad_element=local)
     return local
+
+
+NMDA_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
+DS_NS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
+
+
+def _nmda_datastore(elem: Any, name: str) -> str:
+    """The datastore an ``<nmda:datastore>ds:running</nmda:datastore>`` names (its identity)."""
+    text = (elem.text or "").strip()
+    prefix, _, ident = text.rpartition(":")
+    if elem.nsmap.get(prefix or None) != DS_NS:
+        raise NetconfError("invalid-value", f"{text!r} is not an ietf-datastores identity",
+                           bad_element="datastore")
+    return ident
 
 
 def instance_errors(e: InstanceError) -> YangdErrors:
