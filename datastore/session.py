@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from datastore.changes import replay
 from datastore.diff import diff
 from datastore.edit import Change, apply_edit
 from datastore.path import format_path, parse_path
-from datastore.tree import get_at, set_at
+from datastore.tree import get_at
 from models.bundle import YangModel
 from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
@@ -179,11 +180,7 @@ class Session:
         if clash:
             raise YangdErrors([YangdError("operation-failed", "running changed here since this session began",
                                           p, "commit-conflict", info={"conflict": p}) for p in clash])
-        tree = ds.running
-        for c in cand.changes:
-            tree = set_at(tree, c.path, c.new if c.path[-1].key is None or c.path[-1].node.kind.value == "list"
-                          else (True if c.new is not None else None))
-        return tree, list(cand.changes)
+        return replay(ds.running, cand.changes), list(cand.changes)
 
     def cancel_commit(self, persist_id: str | None = None) -> None:
         self._check_open()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datastore.path import Path, Step
+from datastore.path import Path
 from models.bundle import YangModel
 from models.schema import Kind, SchemaNode
 from models.yanglist import YangList
@@ -116,6 +116,3 @@ def _list_put(yl: YangList[Any] | None, key: tuple[Any, ...], entry: Any, node: 
         return YangList([entry], keys)
     return yl.set(entry)
 
-
-def step(node: SchemaNode, key: tuple[Any, ...] | None = None) -> Step:
-    return Step(node, key)

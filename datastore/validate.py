@@ -19,7 +19,7 @@ from typing import Any
 from models.bundle import Bundle, YangModel
 from models.errors import YangdError
 from models.instance import InstanceNode, find, root_node
-from models.schema import Kind, SchemaNode, XPathExpr
+from models.schema import Kind, SchemaNode
 from models.types import UnionType
 from models.xpath import NameTest, iter_nodes, parse, resolve_prefixes
 from models.xpath.ast import Step as XStep
@@ -343,6 +343,3 @@ def _build_deps(bundle: Bundle) -> list[tuple[SchemaNode, frozenset[tuple[str, s
         out.append((sn, frozenset(names) if names is not None else None))
     return out
 
-
-def xpath_of(x: XPathExpr) -> str:
-    return x.xpath

@@ -20,11 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
-from pydantic import ValidationError
 
 from models.bundle import Bundle
 from models.codec.errors import InstanceError, format_value, leaf_list_step, quote
-from models.codec.xml import _ElemNs, anydata_json, decode_xml
+from models.codec.xml import _app_tag, _ElemNs, _msg, _split, anydata_json, decode_xml
 from models.codec.xml_encode import NETCONF_NS
 from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
@@ -62,24 +61,6 @@ def edit_from_xml(bundle: Bundle, config_elem: Any) -> list[EditNode]:
                        "rpc" if tag == "malformed-message" else "application", info)
             for steps, tag, msg, app, info in b.issues)
     return out
-
-
-def _split(tag: str) -> tuple[str, str]:
-    if tag[:1] == "{":
-        ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return "", tag
-
-
-def _msg(e: ValueError) -> str:
-    if isinstance(e, ValidationError):
-        return "; ".join(x["msg"] for x in e.errors(include_url=False))
-    return str(e)
-
-
-def _app_tag(e: ValueError) -> str | None:
-    ctx = getattr(e, "context", None)
-    return ctx.get("app_tag") if isinstance(ctx, dict) else None
 
 
 class _Attrs:

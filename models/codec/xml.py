@@ -204,6 +204,14 @@ def anydata_json(elem: Any, parent_ns: str, namespaces: dict[str, str],
     return out
 
 
+def _split(tag: str) -> tuple[str, str]:
+    """(namespace, local name) of a Clark-notation tag ``{ns}local``."""
+    if tag[:1] == "{":
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return "", tag
+
+
 def _msg(e: ValueError) -> str:
     if isinstance(e, ValidationError):
         return "; ".join(x["msg"] for x in e.errors(include_url=False))

@@ -38,7 +38,7 @@ from server.netconf.capabilities import WD_MODES
 from server.netconf.errors import NetconfError, rpc_errors
 from server.netconf.ops.base import Context, Operation, check_children, child, text_of
 from server.netconf.ops.monitoring import state_tree
-from server.netconf.ops.retrieve import WD_ATTR, WD_NS, _mark_defaults, filter_tree
+from server.netconf.ops.retrieve import WD_ATTR, WD_NS, _mark_defaults, filter_tree, wd_mode
 
 __all__ = ["NMDA", "ORIGIN", "EditData", "GetData"]
 
@@ -211,7 +211,7 @@ class GetData(Operation):
         if not operational and (with_origin or origins is not None):
             raise NetconfError("invalid-value", "origin filters and with-origin need ds:operational",
                                "protocol", bad_element="with-origin" if with_origin else "origin-filter")
-        mode = self._wd_mode(elem, operational)
+        mode = wd_mode(elem, OPERATIONAL_WD_MODES if operational else WD_MODES)
         view: OperationalView | None = None
         if operational:
             view = ctx.session.ds.operational()
@@ -264,17 +264,6 @@ class GetData(Operation):
             wanted |= {ident, *schema.derived_from(ident)}  # derived-from-or-self
         return frozenset(wanted), bool(neg)
 
-    @staticmethod
-    def _wd_mode(elem: Any, operational: bool) -> str:
-        modes = OPERATIONAL_WD_MODES if operational else WD_MODES
-        c = child(elem, "with-defaults", WD_NS)
-        if c is None:
-            return modes[0]
-        mode = (c.text or "").strip()
-        if mode not in modes:
-            raise NetconfError("invalid-value", f"with-defaults {mode!r} is not supported",
-                               "application", bad_element="with-defaults")
-        return mode
 
     @staticmethod
     def _filter(ctx: Context, elem: Any, tree: YangModel | None) -> YangModel | None:

@@ -65,12 +65,13 @@ def filter_tree(ctx: Context, tree: YangModel, elem: Any) -> YangModel | None:
                        bad_element="filter")
 
 
-def _wd_mode(elem: Any) -> str:
+def wd_mode(elem: Any, modes: tuple[str, ...] = WD_MODES) -> str:
+    """The RFC 6243 with-defaults mode asked for (the basic mode, ``modes[0]``, if none)."""
     c = child(elem, "with-defaults", WD_NS)
     if c is None:
-        return WD_MODES[0]
+        return modes[0]
     mode = (c.text or "").strip()
-    if mode not in WD_MODES:
+    if mode not in modes:
         raise NetconfError("invalid-value", f"with-defaults {mode!r} is not supported",
                            "application", bad_element="with-defaults")
     return mode
@@ -110,7 +111,7 @@ def _is_default(ctx: Context, sn: SchemaNode, elem: Any) -> bool:
 
 
 def _reply(ctx: Context, tree: YangModel | None, elem: Any, config_only: bool) -> list[Any]:
-    mode = _wd_mode(elem)
+    mode = wd_mode(elem)
     if tree is not None and mode in ("report-all", "report-all-tagged"):
         tree = with_defaults(ctx.bundle, ctx.schema_root, tree, config_only)
     flt = child(elem, "filter")
