@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("yangd.datastore")
 Validator = Callable[[Bundle, YangModel, Sequence[Change] | None], list[YangdError]]
+# An RPC of a loaded module, served for every transport: (session, decoded input) → output.
+RpcHandler = Callable[["Session", YangModel], YangModel | None]
 INVERT_WINDOW = 64  # rollback within this many commits inverts change sets instead of replaying
 
 
@@ -85,6 +87,7 @@ class Datastores:
         self.validator = validator or _default_validator()
         self.participants = list(participants)
         self.state_providers: list[StateProvider] = []
+        self.rpcs: dict[str, RpcHandler] = {}  # rpc schema path → handler
         self.lock = threading.RLock()
         self.listeners: list[Callable[[CommitEvent], None]] = []
         self.sessions: dict[int, Session] = {}
@@ -97,6 +100,10 @@ class Datastores:
         text = store.get_datastore("startup")
         self.startup: YangModel | None = self.decode_tree(text) if text is not None else None
         self.pending: PendingConfirm | None = store.get_confirm()
+        from datastore import history as commits
+
+        self.add_rpc(f"/{commits.MODULE}:rollback", commits.rollback)
+        self.add_rpc(f"/{commits.MODULE}:compare", commits.compare)
         if self.pending is not None:
             if self.pending.session_id is not None:
                 # The session that armed it ended with the process: no new session may take
@@ -307,6 +314,18 @@ class Datastores:
         with self.lock:
             if participant in self.participants:
                 self.participants.remove(participant)
+
+    def add_rpc(self, path: str, handler: RpcHandler) -> bool:
+        """Serve the rpc at schema ``path`` with ``handler`` on every transport; False (and
+        nothing served) when its module is not loaded."""
+        try:
+            node = self.bundle.node(path)
+        except KeyError:
+            return False
+        if node.kind.name != "RPC":
+            raise ValueError(f"{path} is not an rpc")
+        self.rpcs[path] = handler
+        return True
 
     def operational(self) -> OperationalView:
         """The operational datastore now (RFC 8342 §5.3), with origins."""

@@ -91,7 +91,7 @@ async def serve(config: Config, datastores: Datastores) -> Server:
         if users.get(name) is None:
             add_user(config.data_dir, name, password)
             log.info("created bootstrap user %s", name)
-    ops = registry(datastores.bundle)
+    ops = registry(datastores)
     bus = _notifications(datastores, ops)
     server = Server(config, datastores, ops, capabilities_for(datastores.bundle, ops))
     server.notifications = bus

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.bundle import Bundle
+from datastore.datastores import Datastores
 from server.netconf.ops.base import Context, Operation
 from server.netconf.ops.commit import CancelCommit, Commit, DiscardChanges, Validate
 from server.netconf.ops.edit import CopyConfig, DeleteConfig, EditConfig
@@ -24,7 +24,7 @@ BASE_OPERATIONS: tuple[type[Operation], ...] = (
 MONITORING_OPERATIONS: tuple[type[Operation], ...] = (GetWithState, GetSchema, GetData, EditData)
 
 
-def registry(bundle: Bundle) -> dict[tuple[str, str], Operation]:
+def registry(ds: Datastores) -> dict[tuple[str, str], Operation]:
     """(namespace, element name) → operation, for every operation this server serves."""
-    ops: list[Operation] = [cls() for cls in (*BASE_OPERATIONS, *MONITORING_OPERATIONS)] + module_rpcs(bundle)
+    ops: list[Operation] = [cls() for cls in (*BASE_OPERATIONS, *MONITORING_OPERATIONS)] + module_rpcs(ds)
     return {(op.NS, op.NAME): op for op in ops}

@@ -1,4 +1,4 @@
-"""RPCs of loaded YANG modules, served by a handler on the datastore session.
+"""RPCs of loaded YANG modules, served by the handlers registered in ``Datastores.rpcs``.
 
 The input is decoded with the generated class of the rpc's ``input`` (so types, mandatory
 nodes and choices are checked exactly as for data), the handler returns the generated
@@ -7,31 +7,19 @@ nodes and choices are checked exactly as for data), the handler returns the gene
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from datastore import history
-from models.bundle import Bundle, YangModel
+from datastore.datastores import Datastores, RpcHandler
+from models.bundle import Bundle
 from models.codec.errors import InstanceError
 from models.codec.xml import decode_xml, encode_xml
 from server.netconf.ops.base import Context, Operation, instance_errors
 
-if TYPE_CHECKING:
-    from datastore.session import Session
-
 __all__ = ["YangRpc", "module_rpcs"]
-
-Handler = Callable[["Session", YangModel], YangModel | None]
-
-# rpc schema path → handler
-HANDLERS: dict[str, Handler] = {
-    f"/{history.MODULE}:rollback": history.rollback,
-    f"/{history.MODULE}:compare": history.compare,
-}
 
 
 class YangRpc(Operation):
-    def __init__(self, bundle: Bundle, path: str, handler: Handler):
+    def __init__(self, bundle: Bundle, path: str, handler: RpcHandler):
         rpc = bundle.node(path)
         self.NAME = rpc.name  # type: ignore[misc]
         self.NS = bundle.schema.modules[rpc.module].namespace  # type: ignore[misc]
@@ -49,13 +37,6 @@ class YangRpc(Operation):
         return list(encode_xml(out))
 
 
-def module_rpcs(bundle: Bundle) -> list[Operation]:
-    """An operation per rpc that has a handler and is in the loaded schema."""
-    out: list[Operation] = []
-    for path, handler in HANDLERS.items():
-        try:
-            bundle.node(path)
-        except KeyError:
-            continue
-        out.append(YangRpc(bundle, path, handler))
-    return out
+def module_rpcs(ds: Datastores) -> list[Operation]:
+    """An operation per rpc with a registered handler (only rpcs of loaded modules are)."""
+    return [YangRpc(ds.bundle, path, handler) for path, handler in ds.rpcs.items()]
