@@ -10,8 +10,9 @@ from models.codec.edit_xml import edit_from_xml
 from models.codec.errors import InstanceError, Issue, from_validation_error
 from models.codec.json import decode_json, encode_json
 from models.codec.xml import decode_xml, encode_xml, to_bytes
+from models.codec.xml_write import encode_xml_bytes
 
 __all__ = [
     "InstanceError", "Issue", "decode_json", "decode_xml", "edit_from_xml", "encode_json", "encode_xml",
-    "from_validation_error", "to_bytes",
+    "encode_xml_bytes", "from_validation_error", "to_bytes",
 ]

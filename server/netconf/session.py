@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +32,7 @@ from server.netconf.errors import NC, NetconfError, rpc_errors
 from server.netconf.framing import Decoder, FramingError, encode_chunked, encode_eom
 from server.netconf.monitoring import SessionStats
 from server.netconf.ops.base import Context, Operation
+from server.metrics import metrics_for
 
 if TYPE_CHECKING:
     from datastore.session import Session
@@ -70,10 +72,12 @@ class NetconfSession:
         self.killed_by: int | None = None  # RFC 6470 session-end: kill-session by whom
         self.end_reason: str | None = None  # RFC 6470 termination-reason when not derived
         self.after_reply: list[Callable[[], None]] = []  # run once the current reply is sent
+        self.metrics = metrics_for(server.datastores)
 
     # ---- transport side --------------------------------------------------------------------
     def start(self) -> None:
         self.server.sessions[self.id] = self
+        self.metrics.session_opened("netconf")
         log.info("session %d: user %s from %s", self.id, self.user, self.peer or "?")
         hello = etree.Element(f"{{{NC}}}hello", nsmap={None: NC})
         caps = etree.SubElement(hello, f"{{{NC}}}capabilities")
@@ -180,6 +184,7 @@ class NetconfSession:
             self._send_reply(root if root.tag == f"{{{NC}}}rpc" else None, self._error_elems(e.errors))
             return
         self.stats.received(True)
+        started = time.perf_counter()
         try:
             body = await asyncio.to_thread(op.run, self.ctx, elem)
         except YangdErrors as e:
@@ -187,6 +192,7 @@ class NetconfSession:
         except Exception:
             log.exception("session %d: %s failed", self.id, op.NAME)
             body = self._error_elems([YangdError("operation-failed", "internal error; see the server log")])
+        self.metrics.netconf_rpc(op.NAME, body, time.perf_counter() - started)
         self._send_reply(root, body)
         while self.after_reply:
             self.after_reply.pop(0)()
@@ -235,7 +241,8 @@ class NetconfSession:
         # ones that identityref and instance-identifier *values* use (RFC 7950 §9.10.3).
         reply.text = _BODY_MARK
         head = etree.tostring(reply, encoding="UTF-8", xml_declaration=True)
-        inner = b"".join(etree.tostring(e, encoding="UTF-8", with_tail=False) for e in body)
+        inner = b"".join(e if isinstance(e, bytes) else etree.tostring(e, encoding="UTF-8", with_tail=False)
+                         for e in body)
         self.send_message(head.replace(_BODY_MARK.encode(), inner, 1))
 
     def send_message(self, data: bytes) -> None:

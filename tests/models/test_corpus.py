@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from models.compiler.frontend import CompileError, load
 from models.compiler.package import compile_package, import_package
@@ -131,6 +132,11 @@ def _codec(name: str) -> Any:
         return None
 
 
+def _c14n(doc: bytes) -> bytes:
+    out: bytes = etree.tostring(etree.fromstring(doc), method="c14n2")
+    return out
+
+
 def _has_leaves(node: SchemaNode) -> bool:
     return any(n.kind in (Kind.LEAF, Kind.LEAF_LIST) for n in node.walk())
 
@@ -156,8 +162,11 @@ def check_modules(files: Sequence[Path], search: Sequence[Path], out_dir: Path) 
     assert back == obj, "JSON round trip changed the sample"
     cx = _codec("xml")
     if cx is not None:
-        back = cx.decode_xml(pkg.Root, cx.to_bytes(cx.encode_xml(obj)))
+        ref = cx.to_bytes(cx.encode_xml(obj))
+        back = cx.decode_xml(pkg.Root, ref)
         assert back == obj, "XML round trip changed the sample"
+        written = importlib.import_module("models.codec.xml_write").encode_xml_bytes(obj)
+        assert _c14n(written) == _c14n(ref), "the string writer differs from the element encoder"
     tops: dict[str, bool] = {}
     for top in schema.root.data_children():
         tops[top.module] = tops.get(top.module, False) or _has_leaves(top)

@@ -2,8 +2,8 @@
 
 An operation is a class with the element it answers to (``NAME`` in ``NS``), the capability
 it provides (``CAPABILITY``; advertised in the hello only when the operation is registered),
-and ``run(ctx, elem)`` which returns the children of ``<rpc-reply>`` (an empty list → ``<ok/>``)
-or raises YangdErrors. ``run`` is synchronous: the session runs it in a worker thread, so a
+and ``run(ctx, elem)`` which returns the children of ``<rpc-reply>`` (an empty list → ``<ok/>``;
+elements, or bytes already serialised, which are spliced in as they are) or raises YangdErrors. ``run`` is synchronous: the session runs it in a worker thread, so a
 slow commit (database fsync, southbound drivers) never stalls other sessions.
 """
 

@@ -16,6 +16,7 @@ from lxml import etree
 from datastore.history import commits_state
 from models.bundle import YangModel
 from models.codec.xml import _ElemNs, encode_xml
+from models.codec.xml_write import encode_xml_bytes
 from models.defaults import default_of, with_defaults
 from models.library import yang_library
 from models.schema import Kind, SchemaNode
@@ -119,11 +120,12 @@ def _reply(ctx: Context, tree: YangModel | None, elem: Any, config_only: bool) -
         tree = filter_tree(ctx, tree, flt)
     if tree is None:
         return [etree.Element(f"{{{NC}}}data", nsmap={None: NC})]
+    if mode not in ("trim", "report-all-tagged"):
+        return [encode_xml_bytes(tree, wrapper="data")]  # nothing left to edit: bytes at once
     data = encode_xml(tree, wrapper="data")
-    if mode in ("trim", "report-all-tagged"):
-        _mark_defaults(ctx, data, mode)
-        if mode == "report-all-tagged":
-            etree.cleanup_namespaces(data, top_nsmap={"wd": WD_ATTR})
+    _mark_defaults(ctx, data, mode)
+    if mode == "report-all-tagged":
+        etree.cleanup_namespaces(data, top_nsmap={"wd": WD_ATTR})
     return [data]
 
 
