@@ -55,18 +55,27 @@ def decode_value(bundle: Bundle, node: SchemaNode, keyed: bool, jv: Any) -> Any:
     return t.from_json(jv)
 
 
+def _value_json(bundle: Bundle, node: SchemaNode, keyed: bool, value: Any) -> str:
+    """``encode_value`` as JSON text; subtrees are serialised by pydantic-core directly (a
+    removed 10k-entry list would otherwise be dumped to dicts and re-encoded by json)."""
+    if isinstance(value, YangModel):
+        return value.model_dump_json(exclude_none=True)
+    if node.kind is Kind.LIST and not keyed and value is not None:
+        return "[" + ",".join(e.model_dump_json(exclude_none=True) for e in value) + "]"
+    return json.dumps(encode_value(bundle, node, keyed, value), separators=(",", ":"))
+
+
 def encode_changes(bundle: Bundle, changes: Sequence[Change]) -> str:
     out = []
     for c in changes:
         last = c.path[-1]
         keyed = last.key is not None
-        out.append({
-            "op": c.op,
-            "path": format_path(bundle, c.path),
-            "old": encode_value(bundle, last.node, keyed, c.old),
-            "new": encode_value(bundle, last.node, keyed, c.new),
-        })
-    return json.dumps(out, separators=(",", ":"))
+        op = json.dumps(c.op)
+        path = json.dumps(format_path(bundle, c.path))
+        old = _value_json(bundle, last.node, keyed, c.old)
+        new = _value_json(bundle, last.node, keyed, c.new)
+        out.append(f'{{"op":{op},"path":{path},"old":{old},"new":{new}}}')
+    return "[" + ",".join(out) + "]"
 
 
 def decode_changes(bundle: Bundle, text: str) -> list[Change]:
