@@ -17,6 +17,10 @@ Tables (all prefixed ``yangd_`` so yangd can share a PostgreSQL database with ot
   yangd still rolls back on time.
 - ``yangd_meta``: key/value strings (e.g. the schema hash the data was written with).
 - ``yangd_event``: the event log, one row per notification (RFC 5277 replay; datastore/events.py).
+- ``yangd_instance``: the yangd instances serving this database, with a heartbeat
+  (datastore/cluster.py); a row whose heartbeat is older than the lease is a dead instance.
+- ``yangd_lock``: the cluster-wide datastore locks (RFC 6241 §7.5), one row per locked
+  datastore, held by (instance, session) until ``expires`` (a lease the holder renews).
 
 The schema itself is owned by the Alembic revisions in alembic/versions; this mapping must
 match their result (tests/datastore/test_migrations.py compares the two).
@@ -231,6 +235,34 @@ class EventRow(Base):
     time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     stream: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)
+
+
+class InstanceRow(Base):
+    """One yangd instance on this database (datastore/cluster.py keeps it alive)."""
+
+    __tablename__ = "yangd_instance"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started: Mapped[datetime]
+    heartbeat: Mapped[datetime]
+    netconf: Mapped[str | None] = mapped_column(String(255))
+    restconf: Mapped[str | None] = mapped_column(String(255))
+    leader_of: Mapped[str | None] = mapped_column(Text)  # driver names, space separated
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LockRow(Base):
+    """A datastore lock held by a session of an instance until ``expires`` (a lease)."""
+
+    __tablename__ = "yangd_lock"
+
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[int]
+    instance_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime]
+    expires: Mapped[datetime]
 
 
 def sqlite_path(url: str) -> Path | None:

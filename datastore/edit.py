@@ -276,7 +276,7 @@ def _list_entry(ctx: _Ctx, e: EditNode, yl: YangListBuilder[Any], op: Op, path: 
     if e.insert is not None and not node.ordered_by_user:
         raise ctx.fail("bad-attribute", "insert is only allowed in an ordered-by user list", p,
                        bad_attribute="insert")
-    if e.insert is None and (existing is not None or not node.ordered_by_user):
+    if e.insert is None:  # a new entry goes last (RFC 7950 §7.8.6), where set puts it
         yl.set(entry)
         return yl
     return _placed(ctx, yl, entry, e, p)

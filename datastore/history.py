@@ -67,7 +67,8 @@ def compare(session: Session, inp: YangModel) -> YangModel:
         if c.new is not None:
             keyed = last.key is not None
             v = encode_value(ds.bundle, last.node, keyed, c.new)
-            row["value"] = {last.node.json_name(): [v] if keyed else v}
+            # anydata content is a top-level document: its members are module-qualified (RFC 7951 §5.5)
+            row["value"] = {f"{last.node.module}:{last.node.name}": [v] if keyed else v}
         rows.append(row)
     out = ds.bundle.node(f"/{MODULE}:compare/output")
     return out.cls.model_validate({"change": rows})  # type: ignore[no-any-return]

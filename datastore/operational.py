@@ -70,9 +70,11 @@ def _parent_path(p: str) -> str:
     return ""
 
 
-def operational(bundle: Bundle, running: YangModel, providers: Sequence[StateProvider]) -> OperationalView:
-    origins: dict[str, str] = {"/": INTENDED}
-    view = OperationalView(running, origins)
+def with_state(bundle: Bundle, running: YangModel, providers: Sequence[StateProvider],
+               origins: dict[str, str] | None = None, errors: list[str] | None = None) -> YangModel:
+    """``running`` with every provider's state merged in, defaults not filled: the legacy
+    NETCONF ``<get>`` (RFC 6241 §7.7, running plus state data; RFC 8342 §7 keeps it)."""
+    origins = {} if origins is None else origins
     tree = running
     root = bundle.schema.root
     for p in providers:
@@ -80,10 +82,19 @@ def operational(bundle: Bundle, running: YangModel, providers: Sequence[StatePro
             state = p.state()
         except Exception as e:  # one backend failing must not hide the others' state
             log.warning("state provider %s failed: %s", p.name, e)
-            view.errors.append(f"{p.name}: {e}")
+            if errors is not None:
+                errors.append(f"{p.name}: {e}")
             continue
         if state is not None:
             tree = _merge(bundle, root, tree, state, (), p.origin, INTENDED, origins)
+    return tree
+
+
+def operational(bundle: Bundle, running: YangModel, providers: Sequence[StateProvider]) -> OperationalView:
+    origins: dict[str, str] = {"/": INTENDED}
+    view = OperationalView(running, origins)
+    root = bundle.schema.root
+    tree = with_state(bundle, running, providers, origins, view.errors)
     filled = with_defaults(bundle, root, tree)
     if filled is not None and filled is not tree:
         for c in diff(root, tree, filled):

@@ -7,20 +7,22 @@ YangdErrors having changed nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from datastore.changes import replay
 from datastore.diff import diff
 from datastore.edit import Change, apply_edit
-from datastore.path import format_path, parse_path
+from datastore.path import Path, Step, format_path, parse_path
 from datastore.tree import get_at
 from models.bundle import YangModel
 from models.edit import EditNode, Op
 from models.errors import YangdError, YangdErrors
+from models.schema import SchemaNode
 
 if TYPE_CHECKING:
-    from datastore.datastores import Candidate, CommitMeta, Datastores
+    from datastore.datastores import Candidate, CommitMeta, ConfirmOp, Datastores
+    from datastore.nacm import Access
 
 CONFIG = ("running", "candidate", "startup")
 
@@ -48,10 +50,70 @@ class Session:
             raise YangdErrors.one("operation-failed", "session is closed")
 
     def _check_writable(self, target: str) -> None:
-        owner = self.ds.locks.get(target)
-        if owner is not None and owner != self.id and not (target == "candidate" and self.private):
-            raise YangdErrors.one("in-use", f"{target} is locked by session {owner}",
-                                  type="protocol", session_id=owner)
+        if target == "candidate" and self.private:
+            return
+        holder = self.ds.cluster.holder(target)  # cluster-wide (datastore/cluster.py)
+        if holder is not None and holder.session_id != self.id:
+            where = "" if holder.instance_id == self.ds.cluster.id else f" on instance {holder.instance_id}"
+            raise YangdErrors.one("in-use", f"{target} is locked by session {holder.session_id}{where}",
+                                  type="protocol", session_id=holder.session_id)
+
+    # ---- access control (RFC 8341, datastore/nacm.py) -------------------------------------
+    @property
+    def access(self) -> Access | None:
+        """The NACM rules this session is subject to now; None: unchecked."""
+        acc = self.ds.nacm.access(self.ds.running, self.user, self.transport)
+        if acc is not None:
+            self.ds.nacm.attach(self.ds)
+        return acc
+
+    def check_write(self, changes: Iterable[Change]) -> None:
+        """access-denied naming the first node ``changes`` may not write; nothing changed."""
+        acc = self.access
+        if acc is None:
+            return
+        bad = acc.denied_change(changes)
+        if bad is not None:
+            err = acc.write_error(bad[0])
+            self._refused("denied_data_writes", bad[1], err.path)
+            raise YangdErrors([err])
+
+    def _check_tree(self, old: YangModel, new: YangModel) -> None:
+        if old is not new and self.access is not None:
+            self.check_write(diff(self.ds.bundle.schema.root, old, new))
+
+    def check_exec(self, node: SchemaNode, parent: Path | None = None) -> None:
+        """access-denied unless the rpc ``node`` (or with ``parent`` the action on that
+        instance) may be run (RFC 8341 §3.4.4)."""
+        acc = self.access
+        if acc is None or acc.may_exec(node.module, node.name, node, parent):
+            return
+        if parent is None:
+            self._refused("denied_operations", "exec", f"{node.module}:{node.name}")
+            raise YangdErrors.one("access-denied", f"{node.module}:{node.name} is not permitted",
+                                  type="protocol")
+        where = format_path(self.ds.bundle, (*parent, Step(node)))
+        self._refused("denied_operations", "exec", where)
+        raise YangdErrors.one("access-denied", f"{where} is not permitted", where)
+
+    def may_exec(self, module: str, name: str, node: SchemaNode | None = None) -> bool:
+        """Whether the protocol operation or rpc ``module:name`` may run (counted if not)."""
+        acc = self.access
+        if acc is None or acc.may_exec(module, name, node):
+            return True
+        self._refused("denied_operations", "exec", f"{module}:{name}")
+        return False
+
+    def may_receive(self, node: SchemaNode | None, module: str, name: str) -> bool:
+        """Whether this session gets the notification ``module:name`` (RFC 8341 §3.4.6)."""
+        acc = self.access
+        if acc is None or acc.may_receive(module, name, node):
+            return True
+        self._refused("denied_notifications", "notification", f"{module}:{name}")
+        return False
+
+    def _refused(self, counter: str, operation: str, path: str | None) -> None:
+        self.ds.nacm.refused(counter, self.user, self.transport, self.id, operation, path)
 
     def _meta(self, comment: str | None = None, label: str | None = None, confirmed: bool = True) -> CommitMeta:
         from datastore.datastores import CommitMeta
@@ -59,7 +121,14 @@ class Session:
         return CommitMeta(self.user, self.transport, self.id, comment, label, confirmed)
 
     def get(self, source: str = "running") -> YangModel:
-        """The tree of a datastore (startup: empty until copied to; operational: computed now)."""
+        """The tree of a datastore as this session may read it: without what NACM denies it
+        (RFC 8341 §3.4.5, silently). Startup: empty until copied to; operational: computed now."""
+        tree = self._tree(source)
+        acc = self.access
+        return tree if acc is None else acc.prune(tree)
+
+    def _tree(self, source: str) -> YangModel:
+        """The whole tree of a datastore, unpruned (for the session's own work)."""
         self._check_open()
         if source == "running":
             return self.ds.running
@@ -88,6 +157,8 @@ class Session:
             self._check_writable(target)
             base = self.ds.running if target == "running" else self.candidate.tree
             result = apply_edit(self.ds.bundle, base, edits, default_operation, error_option)
+            result.tree, result.changes = self.ds.normalizers.apply(result.tree, result.changes)
+            self.check_write(result.changes)
             if error_option == "rollback-on-error" and result.errors:
                 raise YangdErrors(result.errors)
             if test_option == "test-only":
@@ -110,7 +181,7 @@ class Session:
     # ---- validate / commit / discard (RFC 6241 §8.3, §8.4, §8.6) -------------------------------
     def validate(self, source: str | YangModel = "candidate") -> None:
         self._check_open()
-        tree = self.get(source) if isinstance(source, str) else source
+        tree = self._tree(source) if isinstance(source, str) else source
         errors = self.ds.validator(self.ds.bundle, tree, None)
         if errors:
             raise YangdErrors(errors)
@@ -123,6 +194,7 @@ class Session:
         ds = self.ds
         with ds.lock:
             self._check_writable("running")
+            ds.refresh_pending()  # another instance may have armed or ended one a moment ago
             pending = ds.pending
             if pending is not None:
                 if pending.persist_id is not None:
@@ -136,20 +208,36 @@ class Session:
             elif persist_id is not None:
                 raise YangdErrors.one("invalid-value", "no confirmed commit with that persist-id is pending",
                                       type="protocol")
-            before = ds.head
-            self._commit_candidate(confirmed, comment, label)
+            from datastore.datastores import ConfirmOp
+
+            # RFC 6241 §8.4: a follow-up confirmed commit keeps the original rollback point
+            # (None: the commit before this one). Arming or confirming is part of the commit's
+            # own transaction, so no other instance sees one without the other.
+            op = None
             if confirmed:
-                # RFC 6241 §8.4: a follow-up confirmed commit keeps the original rollback point
-                rollback_to = pending.rollback_to if pending is not None else before
-                ds.arm_confirm(ds.head, rollback_to, confirm_timeout, persist,
-                               None if persist is not None else self.id)
+                op = ConfirmOp("arm", None, pending.rollback_to if pending is not None else None,
+                               confirm_timeout, persist, None if persist is not None else self.id)
             elif pending is not None:
-                ds.confirm()
+                op = ConfirmOp("confirm", pending.commit_id)
+            if not self._commit_candidate(confirmed, comment, label, op):  # nothing to commit
+                if confirmed:
+                    rollback_to = pending.rollback_to if pending is not None else ds.head
+                    ds.arm_confirm(ds.head, rollback_to, confirm_timeout, persist,
+                                   None if persist is not None else self.id)
+                elif pending is not None:
+                    ds.confirm()
             return ds.head
 
-    def _commit_candidate(self, confirmed: bool, comment: str | None, label: str | None) -> None:
+    def _commit_candidate(self, confirmed: bool, comment: str | None, label: str | None,
+                          op: ConfirmOp | None = None) -> bool:
+        """Commit this session's candidate; False when there was nothing to commit."""
         ds = self.ds
         cand = self.candidate
+        if self.private is None and cand.conflict:
+            raise YangdErrors([YangdError(
+                "in-use", "another instance committed here since the candidate was edited: "
+                "discard-changes and edit again", p, "commit-conflict", "application",
+                {"conflict": p}) for p in cand.conflict])
         if self.private is not None:
             new, changes = self._rebase_private()
         elif cand.base is ds.running:
@@ -157,13 +245,21 @@ class Session:
         else:
             new, changes = cand.tree, None
         if new is not ds.running and (changes is None or changes):
-            ds.commit_tree(new, changes, self._meta(comment, label, not confirmed))
+            if changes is None:
+                self._check_tree(ds.running, new)
+            else:
+                self.check_write(changes)
+            ds.commit_tree(new, changes, self._meta(comment, label, not confirmed), op)
+            committed = True
+        else:
+            committed = False
         if self.private is not None:
             from datastore.datastores import Candidate
 
             self.private = Candidate(ds.running, ds.running, ds.head)
         else:
             ds.reset_candidate()
+        return committed
 
     def _rebase_private(self) -> tuple[YangModel, list[Change] | None]:
         """A private candidate's changes onto current running; overlapping changes conflict."""
@@ -186,6 +282,7 @@ class Session:
         self._check_open()
         ds = self.ds
         with ds.lock:
+            ds.refresh_pending()
             p = ds.pending
             if p is None:
                 raise YangdErrors.one("operation-failed", "no confirmed commit is pending", type="protocol")
@@ -213,12 +310,13 @@ class Session:
         self._check_open()
         ds = self.ds
         with ds.lock:
-            tree = self.get(source) if isinstance(source, str) else source
+            tree = self._tree(source) if isinstance(source, str) else ds.normalizers.tree(source)
             if target not in CONFIG:
                 raise YangdErrors.one("invalid-value", f"unknown target {target!r}", type="protocol")
             if source == target:
                 raise YangdErrors.one("invalid-value", "source and target are the same datastore", type="protocol")
             self._check_writable(target)
+            self._check_tree(self._tree(target), tree)
             if target == "running":
                 if tree is not ds.running:
                     ds.commit_tree(tree, None, self._meta(comment="copy-config"))
@@ -242,6 +340,7 @@ class Session:
                                   type="protocol")
         with self.ds.lock:
             self._check_writable("startup")
+            self._check_tree(self._tree("startup"), self.ds.empty())
             self.ds.store.delete_datastore("startup")
             self.ds.startup = None
 
@@ -256,6 +355,7 @@ class Session:
             if owner is not None:
                 raise YangdErrors.one("lock-denied", f"{target} is locked by session {owner}",
                                       type="protocol", session_id=owner)
+            ds.refresh_pending()
             if target == "candidate" and ds.candidate.dirty and ds.candidate.editors - {self.id}:
                 other = min(ds.candidate.editors - {self.id})
                 raise YangdErrors.one("lock-denied", "the candidate has uncommitted changes of another session",
@@ -263,7 +363,11 @@ class Session:
             if target == "running" and ds.pending is not None and ds.pending.session_id not in (None, self.id):
                 raise YangdErrors.one("lock-denied", "another session has a confirmed commit pending",
                                       type="protocol", session_id=ds.pending.session_id)
-            ds.locks[target] = self.id
+            holder = ds.cluster.lock(target, self.id)  # cluster-wide, leased (datastore/cluster.py)
+            if holder is not None:
+                where = "" if holder.instance_id == ds.cluster.id else f" on instance {holder.instance_id}"
+                raise YangdErrors.one("lock-denied", f"{target} is locked by session {holder.session_id}{where}",
+                                      type="protocol", session_id=holder.session_id)
 
     def unlock(self, target: str) -> None:
         self._check_open()
@@ -272,7 +376,7 @@ class Session:
             if ds.locks.get(target) != self.id:
                 raise YangdErrors.one("operation-failed", f"{target} is not locked by this session",
                                       type="protocol")
-            del ds.locks[target]
+            ds.cluster.unlock(target, self.id)
             if target == "candidate" and self.private is None and ds.candidate.dirty:
                 ds.reset_candidate()  # a lock holder's uncommitted changes go with its lock
 
@@ -286,7 +390,11 @@ class Session:
                 self.unlock(target)
             p = ds.pending
             if p is not None and p.persist_id is None and p.session_id == self.id:
-                ds.rollback_pending(f"session {self.id} ended before confirming")
+                try:
+                    ds.rollback_pending(f"session {self.id} ended before confirming")
+                except YangdErrors as e:  # e.g. another instance's timer rolled it back already
+                    if not any(x.app_tag == "not-pending" for x in e.errors):
+                        raise
             self.closed = True
             ds.sessions.pop(self.id, None)
 
@@ -298,6 +406,7 @@ class Session:
         with ds.lock:
             self._check_writable("running")
             tree = ds.tree_at(commit_id)
+            self._check_tree(ds.running, tree)
             if tree is not ds.running:
                 ds.commit_tree(tree, None, self._meta(comment or f"rollback to commit {commit_id}"))
                 ds.rebase_candidate()

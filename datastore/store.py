@@ -12,9 +12,12 @@ Design, and why:
   snapshot (``append_commit(..., snapshot=...)`` or ``write_snapshot``), e.g. every N commits.
   Commit 0 is the implicit empty tree, so no snapshot is needed to replay from the start.
 - **The commit row is the serialisation point.** Commit ids are assigned by the writer (head
-  + 1) and are the primary key: if another writer (another Store, later another yangd
-  instance on the same PostgreSQL) already took that id, ``append_commit`` raises
-  ``StaleCommitError`` and the caller must reload and retry or fail the commit.
+  + 1) and are the primary key: if another writer (another Store, another yangd instance on
+  the same PostgreSQL) already took that id, ``append_commit`` raises ``StaleCommitError``
+  and the caller must reload and retry or fail the commit. ``serialised()`` is the cluster's
+  way (datastore/cluster.py): on PostgreSQL a commit transaction that holds an advisory
+  lock from before the commit reads the head until its row is written, so the commits of
+  all instances form one sequence and none is ever stale.
 - **Durability.** Every write is one transaction. On SQLite the journal is WAL with
   ``synchronous=FULL``: when a write call has returned, the commit is fsynced (it survives
   kill -9 and power loss). PostgreSQL is durable on COMMIT with its default settings.
@@ -24,9 +27,10 @@ Design, and why:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic.util import CommandError
 from sqlalchemy import delete, func, select, update
@@ -53,6 +57,9 @@ from datastore.db import (
     sqlite_path,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from datastore._cluster_store import CommitWriter
 
 DEFAULT_URL = "sqlite:////var/lib/yangd/yangd.db"
 #: Default number of commits ``prune`` keeps (the configurable history length).
@@ -109,6 +116,8 @@ class Store:
         self._write = sessionmaker(
             self._engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        self._scope: str | None = None
+        self.closed = False
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL) -> Store:
@@ -116,7 +125,41 @@ class Store:
         return cls(url)
 
     def close(self) -> None:
+        self.closed = True  # background users (datastore/cluster.py) stop using it
         self._engine.dispose()
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    @property
+    def scope(self) -> str:
+        """What names this yangd database among others on one server: PostgreSQL database
+        and schema (tests put many in one database), or the SQLite file."""
+        if self._scope is None:
+            if self.is_postgresql:
+                row = self._run(self._read, "reading the schema", lambda s: s.execute(
+                    select(func.current_database(), func.current_schema())).one())
+                self._scope = f"{row[0]}.{row[1]}"
+            else:
+                self._scope = str(sqlite_path(self.url))
+        return self._scope
+
+    def serialised(self, origin: str = "") -> CommitWriter:
+        """The commit transaction in the cluster-wide commit order (see CommitWriter);
+        ``origin``: the instance, named in the change notification."""
+        from datastore._cluster_store import Channel, CommitWriter, advisory_key, channel_name
+
+        if not self.is_postgresql:
+            return CommitWriter(self, None, None)
+        return CommitWriter(self, Channel(channel_name(self.scope), origin),
+                            advisory_key(self.scope, "commit"))
+
+    def records_between(self, a: int, b: int) -> list[CommitRecord]:
+        """Commits a+1 .. b with their change sets, ascending."""
+        from datastore._cluster_store import records_between
+
+        return self._run(self._read, "reading commits", lambda s: records_between(s, a, b))
 
     def __enter__(self) -> Store:
         return self
@@ -349,6 +392,11 @@ class Store:
         """``work`` in one transaction, for datastore modules with tables of their own
         (datastore/events.py); errors leave as StoreError, as from every method here."""
         return self._run(self._write if write else self._read, what, work)
+
+    def _translating(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Errors inside leave as StoreError (for datastore modules running their own
+        transactions, like datastore/_cluster_store.py)."""
+        return _translate(what)
 
     def _run(
         self,

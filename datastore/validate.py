@@ -56,10 +56,7 @@ class _Validator:
             return
         self.seen_subtree.add(node)
         self.local(node)
-        sn = node.schema or self.bundle.schema.root
-        for child in sn.data_children():
-            if not child.config or not _needs(child):
-                continue
+        for child in _shape(node.schema or self.bundle.schema.root)[0]:
             for inst in node.children_of(child):
                 if child.kind in _CONTAINERS:
                     self.subtree(inst)
@@ -74,11 +71,10 @@ class _Validator:
         sn = node.schema
         if sn is not None and node.value is not None:  # not for an implicit NP container
             self.exprs(node, sn)
-        parent_sn = sn or self.bundle.schema.root
-        for child in parent_sn.data_children():
-            if child.config:
-                self.child_rules(node, child)
-        for choice in _choices(parent_sn):
+        _kids, ruled, choices = _shape(sn or self.bundle.schema.root)
+        for child in ruled:
+            self.child_rules(node, child)
+        for choice in choices:
             self.choice_rule(node, choice)
 
     def child_rules(self, node: InstanceNode, child: SchemaNode) -> None:
@@ -89,7 +85,7 @@ class _Validator:
             return f"{base}/{_qname(child, node.schema)}"
 
         if value is None and child.kind in (Kind.LEAF, Kind.ANYDATA, Kind.ANYXML, Kind.CHOICE):
-            if child.mandatory and self.applies(node, child):
+            if child.mandatory and self.applies(node, child) and _case_selected(node, child, self.bundle):
                 self.err("data-missing", f"mandatory {child.kind.value} {child.name} is missing", where())
             return
         if child.kind in (Kind.LIST, Kind.LEAF_LIST):
@@ -103,7 +99,8 @@ class _Validator:
             if child.unique and value is not None:
                 self.unique_rule(node, child, where())
         elif child.kind is Kind.CONTAINER and value is None and not child.presence and _has_mandatory(child):
-            if self.applies(node, child):  # NP container: exists implicitly (unless its when is false)
+            # NP container: exists implicitly (unless its when is false or its case is not selected)
+            if self.applies(node, child) and _case_selected(node, child, self.bundle):
                 self.local(InstanceNode(child, None, node, self.bundle))
 
     def choice_rule(self, node: InstanceNode, choice: SchemaNode) -> None:
@@ -269,6 +266,33 @@ def _choices(sn: SchemaNode) -> Iterator[SchemaNode]:
             yield from _choices(c)
 
 
+# Per schema node, computed once: the walks below ran for every instance node and were most
+# of the time of validating a large list (10k ACL entries). Keyed by id, holding the node so
+# the id cannot be reused while the entry lives.
+_Shape = tuple[tuple[SchemaNode, ...], tuple[SchemaNode, ...], tuple[SchemaNode, ...]]
+_SHAPE: dict[int, tuple[SchemaNode, _Shape]] = {}
+
+
+def _shape(sn: SchemaNode) -> _Shape:
+    """(config data children with a constraint in their subtree, those ``child_rules`` has
+    something to check on, choices)."""
+    got = _SHAPE.get(id(sn))
+    if got is None or got[0] is not sn:
+        kids = tuple(c for c in sn.data_children() if c.config)
+        needy = tuple(c for c in kids if _needs(c))
+        ruled = tuple(c for c in kids if _has_child_rule(c))
+        got = _SHAPE[id(sn)] = (sn, (needy, ruled, tuple(_choices(sn))))
+    return got[1]
+
+
+def _has_child_rule(c: SchemaNode) -> bool:
+    if c.kind in (Kind.LEAF, Kind.ANYDATA, Kind.ANYXML, Kind.CHOICE):
+        return bool(c.mandatory)
+    if c.kind in (Kind.LIST, Kind.LEAF_LIST):
+        return bool(c.min_elements or c.max_elements is not None or c.unique)
+    return c.kind is Kind.CONTAINER and not c.presence and _has_mandatory(c)
+
+
 def _choice_data(choice: SchemaNode) -> Iterator[SchemaNode]:
     for case in choice.children:
         yield from case.data_children() if case.kind is Kind.CASE else [case]
@@ -293,8 +317,32 @@ def _has_ref(t: dict[str, Any]) -> bool:
     return any(d["b"] in ("leafref", "instance-identifier") and d.get("ri", True) for d in _refs(t))
 
 
+def _case_selected(node: InstanceNode, child: SchemaNode, bundle: Bundle) -> bool:
+    """Whether every case between ``node`` and its absent ``child`` is the selected one: a
+    mandatory node inside a case binds only when that case exists (RFC 7950 §7.9.4)."""
+    top = node.schema or bundle.schema.root
+    prev, p = child, child.parent
+    while p is not None and p is not top:
+        if p.kind is Kind.CASE:
+            if node.value is None or not any(
+                    getattr(node.value, d.py_name) is not None for d in p.data_children()):
+                return False
+        elif p.kind is Kind.CHOICE and prev.kind is not Kind.CASE:  # shorthand case: prev itself
+            if node.value is None or getattr(node.value, prev.py_name) is None:
+                return False
+        prev, p = p, p.parent
+    return True
+
+
+_MANDATORY: dict[int, tuple[SchemaNode, bool]] = {}
+
+
 def _has_mandatory(sn: SchemaNode) -> bool:
-    return any(n.mandatory or n.min_elements for n in sn.walk() if n is not sn and n.config)
+    got = _MANDATORY.get(id(sn))
+    if got is None or got[0] is not sn:
+        got = _MANDATORY[id(sn)] = (sn, any(n.mandatory or n.min_elements for n in sn.walk()
+                                            if n is not sn and n.config))
+    return got[1]
 
 
 _DEPS: dict[int, list[tuple[SchemaNode, frozenset[tuple[str, str]] | None]]] = {}

@@ -115,6 +115,8 @@ class SchemaNode:
     if_features: tuple[str, ...] = ()
     status: str = "current"
     description: str | None = None
+    # RFC 8341 §3.1.3 nacm:default-deny-write / default-deny-all on this node: "write" | "all"
+    nacm_default_deny: str | None = None
     # filled by the emitter / loader: the python attribute name and the generated class
     py_name: str = ""
     cls: Any = field(default=None, repr=False)
@@ -236,6 +238,8 @@ class SchemaNode:
             d["status"] = self.status
         if self.description:
             d["desc"] = self.description
+        if self.nacm_default_deny:
+            d["nacm"] = self.nacm_default_deny
         if self.py_name:
             d["py"] = self.py_name
         if self.children:
@@ -266,6 +270,7 @@ class SchemaNode:
             if_features=tuple(d.get("if", ())),
             status=d.get("status", "current"),
             description=d.get("desc"),
+            nacm_default_deny=d.get("nacm"),
             py_name=d.get("py", ""),
         )
         node.children = [cls.from_json(c, node) for c in d.get("children", ())]

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
 from models.schema import Schema
-from models.xpath.paths import parse_instance_identifier
+from models.xpath.paths import canonical_instance_identifier, parse_instance_identifier
 from models.xsd_regex import compile_pattern
 
 CoreSchema = core_schema.CoreSchema
@@ -450,26 +450,27 @@ class IdentityrefType(YangType):
 
 
 class InstanceIdType(YangType):
-    """Values are the RFC 7951 form (module names as prefixes); XML uses declared prefixes."""
-
-    _step = re.compile(r"(/)([A-Za-z_][\w.-]*):")
+    """Values are held in the RFC 7951 §6.11 form (a module name on the first node and where
+    the module changes); XML writes every node name with a declared prefix (RFC 7950 §9.13.2)."""
 
     def python_schema(self) -> CoreSchema:
         def check(v: str) -> str:
             try:
                 steps = parse_instance_identifier(v)
+                return canonical_instance_identifier(steps)
             except ValueError as e:
                 raise invalid(f"{v!r} is not an instance-identifier: {e}") from None
-            if steps[0].prefix is None:
-                raise invalid(f"{v!r}: the first node of an instance-identifier must be qualified")
-            return v
         return _after(core_schema.str_schema(strict=True), check)
 
     def from_text(self, text: str, ns: Namespaces) -> Any:
         return _map_prefixes(text.strip(), lambda p: _need(ns.module_of_prefix(p), p))
 
     def to_text(self, v: Any, ns: Namespaces) -> str:
-        return _map_prefixes(v, ns.prefix_of_module)
+        try:
+            steps = parse_instance_identifier(v)
+        except ValueError:  # not validated: write what is there
+            return _map_prefixes(v, ns.prefix_of_module)
+        return canonical_instance_identifier(steps, ns.prefix_of_module)
 
 
 def _need(module: str | None, prefix: str) -> str:

@@ -7,12 +7,17 @@ validates it with the generated class. Every issue found on the way (unknown ele
 lexical errors, then pydantic's) is collected into one ``InstanceError``.
 
 Input is parsed without DTDs, entities, network access or huge-tree support; a document
-with a DOCTYPE is refused outright (XXE, billion laughs).
+with a DOCTYPE is refused outright (XXE, billion laughs: libxml2 neither loads nor expands
+anything, and its amplification guard stops an entity bomb inside the internal subset).
+``parse`` optionally enforces ``XmlLimits`` (nesting depth, element count), refusing with
+error-tag too-big; libxml2 itself never goes deeper than 256 without huge-tree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -41,32 +46,75 @@ from models.codec.json import node_of
 from models.codec.xml_encode import NETCONF_NS, encode_xml, to_bytes
 from models.schema import Kind, SchemaNode
 
-__all__ = ["NETCONF_NS", "decode_xml", "encode_xml", "parse", "to_bytes"]
+__all__ = ["NETCONF_NS", "XmlLimits", "decode_xml", "encode_xml", "parse", "to_bytes"]
 
 M = TypeVar("M", bound=BaseModel)
 # one raw issue: [path steps, innermost first], message, tag, app-tag
 _Raw = tuple[list[str], str, str, str | None]
 
-_PARSER = etree.XMLParser(
+_PARSER_OPTIONS: dict[str, Any] = dict(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
     remove_comments=True, remove_pis=True,
 )
+_PARSER = etree.XMLParser(**_PARSER_OPTIONS)
 
 
-def _refuse(msg: str) -> InstanceError:
-    return InstanceError([Issue("/", msg, "malformed-message")])
+@dataclass(frozen=True)
+class XmlLimits:
+    """What one document may hold: elements nested ``max_depth`` deep (the document element
+    is depth 1) and ``max_elements`` elements in all; 0 means no limit of ours."""
+
+    max_depth: int = 0
+    max_elements: int = 0
 
 
-def parse(source: str | bytes) -> Any:
-    """Parse a document with the hardened parser; its root element."""
+def _refuse(msg: str, tag: str = "malformed-message") -> InstanceError:
+    return InstanceError([Issue("/", msg, tag)])
+
+
+def parse(source: str | bytes, limits: XmlLimits | None = None) -> Any:
+    """Parse a document with the hardened parser; its root element. A DOCTYPE, malformed
+    XML (InstanceError, malformed-message) or a document over ``limits`` (too-big) is refused."""
     data = source.encode("utf-8") if isinstance(source, str) else source
     if isinstance(source, str) and data.lstrip().startswith(b"<?xml"):
         data = data[data.index(b"?>") + 2:]  # str input: the declared encoding no longer applies
+    # start tags, counted at memchr speed: an upper bound of the element count (comments,
+    # CDATA and PIs add to it) and so of the depth; most documents need no closer look
+    starts = data.count(b"<") - data.count(b"</") if limits is not None else 0
     try:
-        root = etree.fromstring(data, _PARSER)
+        if limits is not None and 0 < limits.max_elements < starts:
+            root = _parse_counting(data, limits.max_elements)
+        else:
+            root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as e:
+        if "Excessive depth" in str(e):  # libxml2's own limit (256): the same refusal as ours
+            raise _refuse(f"elements nested too deep: {e}", "too-big") from None
         raise _refuse(f"malformed XML: {e}") from None
+    _check_tree(root)
+    if limits is not None and 0 < limits.max_depth < starts and _deeper(limits.max_depth)(root):
+        raise _refuse(f"elements nested deeper than {limits.max_depth} levels", "too-big")
     return root
+
+
+def _parse_counting(data: bytes, limit: int) -> Any:
+    """Parse incrementally, giving up as soon as the document has more than ``limit``
+    elements: memory stays bounded by the limit, not by the message."""
+    parser = etree.XMLPullParser(events=("start",), **_PARSER_OPTIONS)
+    seen = 0
+    step = 1 << 16
+    for i in range(0, len(data), step):
+        parser.feed(data[i:i + step])
+        seen += sum(1 for _ in parser.read_events())
+        if seen > limit:
+            raise _refuse(f"more than {limit} elements", "too-big")
+    return parser.close()
+
+
+@lru_cache(maxsize=8)
+def _deeper(depth: int) -> Any:
+    """An XPath (evaluated in libxml2) true when an element lies deeper than ``depth``:
+    one node-set per level, so linear in the document's size."""
+    return etree.XPath("boolean(" + "/*" * (depth + 1) + ")")
 
 
 def _check_tree(root: Any) -> None:

@@ -117,6 +117,10 @@ def _node(s: Statement, ctx: Any, parent: SchemaNode | None) -> SchemaNode | Non
     node.status = _arg(s, "status") or "current"
     desc = _arg(s, "description")
     node.description = desc.strip() if desc else None
+    deny = {k[1] for k in (x.keyword for x in s.substmts)
+            if isinstance(k, tuple) and k[0] == "ietf-netconf-acm"}
+    node.nacm_default_deny = "all" if "default-deny-all" in deny else \
+        "write" if "default-deny-write" in deny else None
     node.if_features = tuple(f.arg for f in s.search("if-feature"))
     node.must = tuple(_xpath(m, module, "self") for m in s.search("must"))
     node.when = tuple(_whens(s, module))

@@ -16,10 +16,14 @@ from . import ietf_netconf_acm as _ietf_netconf_acm
 from . import ietf_netconf_monitoring as _ietf_netconf_monitoring
 from . import ietf_netconf_nmda as _ietf_netconf_nmda
 from . import ietf_netconf_notifications as _ietf_netconf_notifications
+from . import ietf_restconf_monitoring as _ietf_restconf_monitoring
 from . import ietf_routing as _ietf_routing
 from . import ietf_system as _ietf_system
 from . import ietf_yang_library as _ietf_yang_library
+from . import yangd_cluster as _yangd_cluster
 from . import yangd_commits as _yangd_commits
+from . import yangd_southbound as _yangd_southbound
+from . import yangd_stacks as _yangd_stacks
 
 
 class Root(YangModel):
@@ -30,13 +34,17 @@ class Root(YangModel):
     interfaces_state: _ietf_interfaces.InterfacesState | None = Field(None, alias='ietf-interfaces:interfaces-state')
     nacm: _ietf_netconf_acm.Nacm | None = Field(None, alias='ietf-netconf-acm:nacm')
     netconf_state: _ietf_netconf_monitoring.NetconfState | None = Field(None, alias='ietf-netconf-monitoring:netconf-state')
+    restconf_state: _ietf_restconf_monitoring.RestconfState | None = Field(None, alias='ietf-restconf-monitoring:restconf-state')
     routing: _ietf_routing.Routing | None = Field(None, alias='ietf-routing:routing')
     routing_state: _ietf_routing.RoutingState | None = Field(None, alias='ietf-routing:routing-state')
     system: _ietf_system.System | None = Field(None, alias='ietf-system:system')
     system_state: _ietf_system.SystemState | None = Field(None, alias='ietf-system:system-state')
     yang_library: _ietf_yang_library.YangLibrary | None = Field(None, alias='ietf-yang-library:yang-library')
     modules_state: _ietf_yang_library.ModulesState | None = Field(None, alias='ietf-yang-library:modules-state')
+    cluster: _yangd_cluster.Cluster | None = Field(None, alias='yangd-cluster:cluster')
     commits: _yangd_commits.Commits | None = Field(None, alias='yangd-commits:commits')
+    drivers: _yangd_southbound.Drivers | None = Field(None, alias='yangd-southbound:drivers')
+    stacks: _yangd_stacks.Stacks | None = Field(None, alias='yangd-stacks:stacks')
 
 
 B.bind("/", Root)

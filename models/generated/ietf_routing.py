@@ -139,6 +139,77 @@ class StaticRoutes(YangModel):
 B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/static-routes', StaticRoutes)
 
 
+class Timers(YangModel):
+    """container /ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/timers: Session timers (RFC 4271 section 10)."""
+
+    keepalive: Annotated[int, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/timers/keepalive')] | None = Field(None)
+    hold_time: Annotated[int, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/timers/hold-time')] | None = Field(None, alias='hold-time')
+    connect_retry: Annotated[int, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/timers/connect-retry')] | None = Field(None, alias='connect-retry')
+
+
+B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/timers', Timers)
+
+
+class Neighbor(YangModel):
+    """list /ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor: One BGP peer."""
+
+    address: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/address')]
+    remote_as: Annotated[int, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/remote-as')] | None = Field(None, alias='remote-as')
+    description: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/description')] | None = Field(None)
+    enabled: Annotated[bool, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/enabled')] | None = Field(None)
+    timers: Timers | None = Field(None)
+    password: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/password')] | None = Field(None)
+    address_family: Annotated[tuple[str, ...], B.leaf_list('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/address-family')] | None = Field(None, alias='address-family')
+    session_state: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/session-state')] | None = Field(None, alias='session-state')
+    last_established: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/last-established')] | None = Field(None, alias='last-established')
+    received_prefixes: Annotated[int, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor/received-prefixes')] | None = Field(None, alias='received-prefixes')
+
+
+B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor', Neighbor)
+
+
+class Neighbors(YangModel):
+    """container /ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors: The BGP peers."""
+
+    neighbor: Annotated[YangList[Neighbor], B.list('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors/neighbor')] | None = Field(None)
+
+
+B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/neighbors', Neighbors)
+
+
+class Ipv4Unicast(YangModel):
+    """container /ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv4-unicast: The IPv4 unicast address family."""
+
+    network: Annotated[tuple[str, ...], B.leaf_list('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv4-unicast/network')] | None = Field(None)
+    redistribute: Annotated[tuple[str, ...], B.leaf_list('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv4-unicast/redistribute')] | None = Field(None)
+
+
+B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv4-unicast', Ipv4Unicast)
+
+
+class Ipv6Unicast(YangModel):
+    """container /ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv6-unicast: The IPv6 unicast address family."""
+
+    network: Annotated[tuple[str, ...], B.leaf_list('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv6-unicast/network')] | None = Field(None)
+    redistribute: Annotated[tuple[str, ...], B.leaf_list('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv6-unicast/redistribute')] | None = Field(None)
+
+
+B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/ipv6-unicast', Ipv6Unicast)
+
+
+class Bgp(YangModel):
+    """container /ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp: BGP of this routing instance."""
+
+    local_as: Annotated[int, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/local-as')] | None = Field(None, alias='local-as')
+    router_id: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp/router-id')] | None = Field(None, alias='router-id')
+    neighbors: Neighbors | None = Field(None)
+    ipv4_unicast: Ipv4Unicast | None = Field(None, alias='ipv4-unicast')
+    ipv6_unicast: Ipv6Unicast | None = Field(None, alias='ipv6-unicast')
+
+
+B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/yangd-bgp:bgp', Bgp)
+
+
 class ControlPlaneProtocol(YangModel):
     """list /ietf-routing:routing/control-plane-protocols/control-plane-protocol: Each entry contains a control-plane protocol instance."""
 
@@ -146,6 +217,7 @@ class ControlPlaneProtocol(YangModel):
     name: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/name')]
     description: Annotated[str, B.leaf('/ietf-routing:routing/control-plane-protocols/control-plane-protocol/description')] | None = Field(None)
     static_routes: StaticRoutes | None = Field(None, alias='static-routes')
+    bgp: Bgp | None = Field(None, alias='yangd-bgp:bgp')
 
 
 B.bind('/ietf-routing:routing/control-plane-protocols/control-plane-protocol', ControlPlaneProtocol)

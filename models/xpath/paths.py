@@ -13,6 +13,7 @@ so that values round-trip.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -182,6 +183,35 @@ class InstanceStep(NamedTuple):
     prefix: str | None
     name: str
     predicates: tuple[KeyPredicate, ...] | int = ()
+
+
+def canonical_instance_identifier(steps: Sequence[InstanceStep],
+                                  prefix_of: Callable[[str], str] | None = None) -> str:
+    """Write parsed steps (prefixes are module names, absent where the module is the previous
+    step's) back as text. Without ``prefix_of``: the RFC 7951 §6.11 JSON form, a module name
+    only on the first step and where the module changes, none on keys. With it: the RFC 7950
+    §9.13.2 XML form, every node name, keys included, with ``prefix_of(module)``.
+    """
+    out: list[str] = []
+    current: str | None = None
+    for st in steps:
+        module = st.prefix or current
+        if module is None:
+            raise ValueError("the first node of an instance-identifier must be qualified")
+        if prefix_of is not None:
+            p = prefix_of(module)
+            out.append(f"/{p}:{st.name}")
+        else:
+            p = ""
+            out.append(f"/{st.name}" if module == current else f"/{module}:{st.name}")
+        current = module
+        if isinstance(st.predicates, int):
+            out.append(f"[{st.predicates}]")
+            continue
+        for k in st.predicates:
+            name = k.name if k.name == "." or not p else f"{p}:{k.name}"
+            out.append(f"[{name}={_quote(k.value)}]")
+    return "".join(out)
 
 
 def parse_instance_identifier(text: str) -> tuple[InstanceStep, ...]:

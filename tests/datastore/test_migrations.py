@@ -71,7 +71,7 @@ def test_old_database_upgrades_on_open(db_url: str, backend: str) -> None:
             )
 
         with Store.open(db_url) as store:
-            assert revision(engine) == "0003"  # head: 0003 added the event log
+            assert revision(engine) == "0004"  # head: 0004 added the cluster tables
             assert store.head() == 3
             head, tree, changes = store.load_running()
             assert (head, tree, [i for i, _ in changes]) == (3, '{"k1": 1, "k2": 2}', [3])

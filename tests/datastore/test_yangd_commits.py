@@ -77,7 +77,7 @@ def test_compare_rpc_reports_changes_with_values(ds: Datastores) -> None:
     (change,) = out.change
     assert change.operation == "create"
     assert change.path == "/ietf-interfaces:interfaces/interface[name='eth1']"
-    assert change.value == {"interface": [{"name": "eth1", "type": "iana-if-type:ethernetCsmacd"}]}
+    assert change.value == {"ietf-interfaces:interface": [{"name": "eth1", "type": "iana-if-type:ethernetCsmacd"}]}
     out = history.compare(s, inp.model_validate({"from": 1, "to": 0}))
     assert [(c.operation, c.path) for c in out.change] == [("delete", "/ietf-interfaces:interfaces")]
     assert out.change[0].value is None

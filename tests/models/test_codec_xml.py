@@ -42,7 +42,7 @@ FULL = f"""<data xmlns="{NC}">
   <pct>42</pct><dec>1.5</dec><str>abc1</str><flag>true</flag><nothing/>
   <color>yellow</color><opts>a c</opts><blob>aGVsbG8=</blob>
   <ident xmlns:ca="{CA}">ca:green-ish</ident>
-  <target xmlns:ct="{CT}" xmlns:ca="{CA}">/ct:top/multi[a='x'][b='1']/ca:weight</target>
+  <target xmlns:ct="{CT}" xmlns:ca="{CA}">/ct:top/ct:multi[ct:a='x'][ct:b='1']/ca:weight</target>
   <u>unbounded</u><ref>x</ref><tags>t1</tags><tags>t2</tags>
   <multi><a>x</a><b>1</b><v>vv</v><weight xmlns="{CA}">3</weight></multi>
   <multi><a>x</a><b>2</b></multi>
@@ -101,7 +101,8 @@ def test_rfc7951_forms_from_xml(gen: ModuleType) -> None:
     assert out["dec"] == "1.5"
     assert out["nothing"] == [None]
     assert out["ident"] == "codec-aug:green-ish"
-    assert out["target"] == "/codec-test:top/codec-test:multi[codec-test:a='x'][codec-test:b='1']/codec-aug:weight"
+    # RFC 7951 §6.11: qualified on the first node and where the module changes only
+    assert out["target"] == "/codec-test:top/multi[a='x'][b='1']/codec-aug:weight"
     xml = to_bytes(encode_xml(obj)).decode()
     assert "<dec>1.5</dec>" in xml and "<nothing/>" in xml
     assert f'<ident xmlns:ca="{CA}">ca:green-ish</ident>' in xml
