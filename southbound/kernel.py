@@ -20,6 +20,9 @@ Commit order: route deletions, link steps, then route additions and replacements
 needs its link and the address that makes its gateway reachable); revert runs the undos in
 the reverse order. Route requests go to the kernel in bulk; each one that the kernel
 applied is recorded, so a commit failing halfway undoes exactly what it did.
+
+Drift (``on_drift``, read-only): the links planned against running, and yangd's routes in the
+kernel (its protocol mark) compared with ``routes``: what full sync would do, described.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from southbound._routes import (
 )
 from southbound._routes_nl import RouteRefused, RouteSocket, to_spec
 from southbound._routes_state import ribs_json
-from southbound.driver import Driver, DriverTx, Phase
+from southbound.driver import Driver, DriverTx, OwnedPath
 from southbound.errors import DriverError
 
 log = logging.getLogger("yangd.southbound.kernel")
@@ -58,16 +61,20 @@ IFACES = "/ietf-interfaces:interfaces/interface"
 
 class KernelDriver(Driver):
     name = "kernel"
-    owns = (IFACES, CPP)
+    kind = "kernel"
+    owns: tuple[OwnedPath, ...] = (IFACES, f"{CPP}/static-routes")
 
     def __init__(self, bundle: Bundle, namespace: str = "yangd", *, create: bool = True,
                  allow_host: bool = False, timeout: float | None = None, name: str | None = None,
-                 route_protocol: int = RT_PROTO):
+                 route_protocol: int = RT_PROTO, static_routes: bool = True):
         if not namespace and not allow_host:
             raise ValueError("the kernel driver acts in the host namespace only with allow_host")
         if not 5 <= route_protocol <= 255 or route_protocol in (PROTO_RA, PROTO_DHCP):
             raise ValueError(f"route_protocol {route_protocol}: use a number of your own, not "
                              "one the kernel or a daemon uses (0-4, 9, 16)")
+        # static_routes=False: another driver (frr) owns them; yangd's marked routes go away
+        self.static_routes = static_routes
+        self.owns = (IFACES, f"{CPP}/static-routes") if static_routes else (IFACES,)
         super().__init__(bundle, name=name, timeout=timeout)
         self.namespace = namespace
         self.create = create
@@ -214,7 +221,7 @@ class KernelDriver(Driver):
             d.scratch.pop(k, None)
 
     # ---- full sync and state ---------------------------------------------------------------------
-    def on_full_sync(self, running: YangModel) -> None:
+    def on_full_sync(self, running: YangModel) -> int:
         """Converge every link and yangd's routes to running: links running lacks are deleted
         or released, routes running lacks are deleted (only routes with yangd's mark)."""
         want = self._wanted(running, None)
@@ -236,6 +243,7 @@ class KernelDriver(Driver):
         if failed:
             raise DriverError("full sync incomplete: " + "; ".join(failed[:10])
                               + (f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""))
+        return len(plan.steps) + len(rops)
 
     def _kernel_routes(self) -> dict[Key, RouteSpec]:
         names = _names_by_index()
@@ -245,28 +253,37 @@ class KernelDriver(Driver):
     def _route_sync_ops(self, running: YangModel) -> list[ROp]:
         """Reload ``routes`` from the kernel; the operations taking them to running."""
         self.routes = self._kernel_routes()
-        want = wanted(running, None)
+        want = wanted(running, None) if self.static_routes else {}
         for k in self.routes:
             want.setdefault(k, None)
         dels, sets = plan_routes(want, self.routes)
         return dels + sets
 
-    def drift(self, running: YangModel) -> list[str]:
-        """What full sync would change now (empty: the kernel matches running)."""
-        def compute() -> list[str]:
-            want = self._wanted(running, None)
-            have = self.io.links()
-            for n in have:
-                want.setdefault(n, None)
-            out = [f"{s.op.verb} {s.op.ifname} {dict(s.op.args)}"
-                   for s in plan_all(want, have, self.namespace).steps]
-            rwant: dict[Key, RouteSpec | None] = dict(wanted(running, None))
-            kernel = self._kernel_routes()
-            for k in kernel:
-                rwant.setdefault(k, None)
-            dels, sets = plan_routes(rwant, kernel)
-            return out + [f"route {op.verb} {op.spec.describe()}" for op in dels + sets]
-        return self._run(Phase.STATE, compute)
+    def drift(self, running: YangModel, timeout: float | None = None) -> list[str]:
+        return super().drift(running, timeout) or []  # the kernel driver can always tell
+
+    def on_drift(self, running: YangModel) -> list[str]:
+        """What full sync would change now (empty: the kernel matches running).
+
+        Links are planned against running (few). Routes are compared with ``routes``, what
+        yangd installed, which equals running's routes while the driver is in sync: no 10k
+        RouteSpecs are rebuilt from running for each check (that cost 3/4 of it)."""
+        want = self._wanted(running, None)
+        have = self.io.links()
+        for n in have:
+            want.setdefault(n, None)
+        out = [" ".join([s.op.verb, s.op.ifname, *(f"{k}={v}" for k, v in s.op.args)])
+               for s in plan_all(want, have, self.namespace).steps]
+        mine: dict[Key, RouteSpec | None]
+        if self.needs_sync:  # ``routes`` may be off: the slow, exact way
+            mine = dict(wanted(running, None)) if self.static_routes else {}
+        else:
+            mine = dict(self.routes)
+        kernel = self._kernel_routes()
+        for k in kernel:
+            mine.setdefault(k, None)
+        dels, sets = plan_routes(mine, kernel)
+        return out + [f"route {op.verb} {op.spec.describe()}" for op in dels + sets]
 
     def read_state(self) -> YangModel | None:
         data = interfaces_json(self.io.dump_links(), self.io.dump_addrs(), self._first_seen)

@@ -43,7 +43,7 @@ def test_kernel_driver_from_config(tmp_path: Path) -> None:
     ('[drivers.kernel]\nnamspace = "x"\n', "unknown key 'namspace'"),
     ('[drivers.kernel]\ntimeout = "10"\n', "timeout must be int"),
     ('[drivers.kernel]\ntimeout = 0\n', "timeout must be positive"),
-    ('[drivers.frr]\n', "unknown driver kind 'frr'"),
+    ('[drivers.bgp]\n', "unknown driver kind 'bgp'"),
     ('[drivers.kernel]\nnamespace = ""\n', "host namespace only with allow_host"),
     ('[drivers.kernel]\nroute_protocol = 2\n', "route_protocol 2"),
 ])
