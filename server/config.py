@@ -1,14 +1,14 @@
-"""yangd's server configuration, and its user table until ietf-system users exist.
+"""yangd's server configuration, and the users.json inbox of new logins.
 
 ``Config`` is what ``yangd serve`` runs with: defaults, then a TOML file (``--config``), then
 command-line options. Everything yangd keeps lives under ``data_dir``: the SSH host key
 (generated on first start and kept), the SQLite database (unless ``database_url`` says
 otherwise) and ``users.json``.
 
-``users.json`` maps user names to an scrypt password hash and/or OpenSSH public keys.
-``add_user`` writes it (``yangd users add``, no running server needed); the server re-reads
-it when the file changes, so a user added while yangd runs can log in at once. The security
-issue replaces this with ietf-system users and NACM.
+``users.json`` maps user names to a crypt password hash (``$6$``) and/or OpenSSH public
+keys. ``add_user`` writes it (``yangd users add``, no running server needed); it is an inbox:
+the server merges it into the ietf-system users in running (server/users.py), at start or at
+once while it runs, and keeps it as ``users.json.imported``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
-import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 USERS_FILE = "users.json"
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 class ConfigError(ValueError):
@@ -71,17 +70,53 @@ class Config:
     database_url: str | None = None  # default: SQLite in data_dir
     host_key: Path | None = None  # default: data_dir/ssh_host_ed25519_key
     modules: list[Path] = field(default_factory=list)
+    # Hostile-input limits (docs: server/yangd.example.toml). A NETCONF message or RESTCONF
+    # body over max_message_size is too-big (RESTCONF 413); so is a document nested deeper
+    # than max_nesting_depth (XML elements; JSON objects and arrays) or holding more than
+    # max_elements (XML elements; JSON values).
     max_message_size: int = 64 * 1024 * 1024
-    max_sessions: int = 256
+    max_nesting_depth: int = 64
+    max_elements: int = 1_000_000
+    max_sessions: int = 256  # NETCONF sessions at once (more: SSH channel refused)
+    max_sessions_per_user: int = 32
     hello_timeout: float = 60.0  # seconds a client has to send its hello
-    # Users created at start if users.json does not name them yet: name → password.
+    idle_timeout: float = 3600.0  # NETCONF: no rpc for this long closes a session (0: never)
+    restconf_max_connections: int = 1000  # more at once: 503 (uvicorn limit_concurrency)
+    restconf_keepalive_timeout: float = 5.0  # an idle HTTP/1.1 connection is closed after it
+    restconf_max_uri_length: int = 8192  # longer request target: 414
+    restconf_max_header_size: int = 16384  # all request headers together; more: 431
+    restconf_header_timeout: float = 10.0  # a request head not complete by then: 408, closed
+    # Users created at start if running (ietf-system) does not name them yet: name → password.
     bootstrap_users: dict[str, str] = field(default_factory=dict)
+    # Failed logins (both transports, server/users.py): each answered after login_fail_delay
+    # seconds; login_fail_limit failures from one address within login_fail_window seconds
+    # block that address for login_block_time seconds.
+    login_fail_delay: float = 1.0
+    login_fail_limit: int = 5
+    login_fail_window: float = 60.0
+    login_block_time: float = 300.0
     restconf_cert: Path | None = None  # default: generated self-signed, kept in data_dir
     restconf_key: Path | None = None
+    # Plain HTTP instead of HTTPS (RFC 8040 §2 wants TLS): refused unless restconf_listen is a
+    # loopback address, e.g. behind a local reverse proxy that terminates TLS.
+    restconf_plain_http: bool = False
+    # CA file: clients may then authenticate with a certificate it signed; the subject CN, or
+    # restconf_cert_users[CN] when listed there, is the yangd user. Basic auth still works.
+    restconf_client_ca: Path | None = None
+    restconf_cert_users: dict[str, str] = field(default_factory=dict)
     # Southbound drivers, ``[drivers.NAME]`` tables in file order (the commit order): e.g.
     # ``[drivers.kernel]`` with ``namespace = "yangd"``, ``timeout = 10``. None configured: yangd
     # touches no backend. Keys per kind: southbound/manager.py drivers_from_config.
     drivers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    log_level: str = "info"  # debug | info | warning | error | critical
+    log_json: bool = False  # one JSON object per log line (server/logs.py)
+    # GET /metrics on the RESTCONF listener asks for Basic auth (any yangd user) unless false,
+    # e.g. for a Prometheus on the same host; /health never does.
+    metrics_auth: bool = True
+    # NACM (RFC 8341), a ``[nacm]`` table: ``groups = {admin = ["alice"]}`` (group → users, added
+    # to the groups running's /nacm gives them, as external groups, §3.4.4 step 4) and
+    # ``recovery_users = ["root"]`` (§2.5: their sessions skip NACM; default none).
+    nacm: dict[str, Any] = field(default_factory=dict)
 
     @property
     def netconf_address(self) -> tuple[str, int]:
@@ -90,6 +125,21 @@ class Config:
     @property
     def restconf_address(self) -> tuple[str, int]:
         return parse_listen(self.restconf_listen, 8443)
+
+    @property
+    def restconf_scheme(self) -> str:
+        """``https``, or ``http`` when plain HTTP is enabled for a loopback address."""
+        if not self.restconf_plain_http:
+            return "https"
+        host = self.restconf_address[0]
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ConfigError(f"restconf_plain_http is only allowed on a loopback address, not "
+                              f"on {self.restconf_listen!r}: use HTTPS there")
+        return "http"
 
     @property
     def db_url(self) -> str:
@@ -102,6 +152,14 @@ class Config:
     @property
     def users_path(self) -> Path:
         return self.data_dir / USERS_FILE
+
+    @property
+    def nacm_groups(self) -> dict[str, list[str]]:
+        return {str(g): [str(u) for u in users] for g, users in (self.nacm.get("groups") or {}).items()}
+
+    @property
+    def nacm_recovery_users(self) -> list[str]:
+        return [str(u) for u in self.nacm.get("recovery_users") or ()]
 
 
 def load_config(path: Path | None = None, **overrides: Any) -> Config:
@@ -119,7 +177,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
-    for key in ("data_dir", "host_key", "restconf_cert", "restconf_key"):
+    _check_types(values)
+    _check_limits(values)
+    for key in ("data_dir", "host_key", "restconf_cert", "restconf_key", "restconf_client_ca"):
         if values.get(key) is not None:
             values[key] = Path(values[key]).expanduser()
     if "modules" in values:
@@ -127,23 +187,103 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     drivers = values.get("drivers", {})
     if not isinstance(drivers, dict) or not all(isinstance(v, dict) for v in drivers.values()):
         raise ConfigError("drivers: expected one table per driver, e.g. [drivers.kernel]")
+    _check_nacm(values.get("nacm", {}))
     cfg = Config(**values)
-    cfg.netconf_address  # noqa: B018 - validates the listen addresses early
-    cfg.restconf_address  # noqa: B018
+    for key in ("netconf_listen", "restconf_listen"):  # validate the listen addresses early
+        try:
+            parse_listen(getattr(cfg, key), 0)
+        except ConfigError as e:
+            raise ConfigError(f"{key}: {e}") from None
+    cfg.restconf_scheme  # noqa: B018 - plain HTTP only on loopback
     return cfg
+
+
+def _check_nacm(t: dict[str, Any]) -> None:
+    bad = sorted(set(t) - {"groups", "recovery_users"})
+    if bad:
+        raise ConfigError(f"nacm: unknown keys {', '.join(bad)} (groups, recovery_users)")
+    groups = t.get("groups", {})
+    if not isinstance(groups, dict) or not all(
+            isinstance(v, list) and all(isinstance(u, str) for u in v) for v in groups.values()):
+        raise ConfigError('nacm.groups: expected a table of user lists, e.g. {admin = ["alice"]}')
+    rec = t.get("recovery_users", [])
+    if not isinstance(rec, list) or not all(isinstance(u, str) for u in rec):
+        raise ConfigError('nacm.recovery_users: expected a list of user names, e.g. ["root"]')
+
+
+# limits that must be positive (0 would refuse everything); the timeouts may be 0 (off)
+_POSITIVE = ("max_message_size", "max_nesting_depth", "max_elements", "max_sessions",
+             "max_sessions_per_user", "restconf_max_connections", "restconf_max_uri_length",
+             "restconf_max_header_size")
+_NON_NEGATIVE = ("hello_timeout", "idle_timeout", "restconf_keepalive_timeout", "restconf_header_timeout")
+
+
+def _check_limits(values: dict[str, Any]) -> None:
+    for key in _POSITIVE:
+        if key in values and values[key] <= 0:
+            raise ConfigError(f"{key}: must be at least 1, not {values[key]!r}")
+    for key in _NON_NEGATIVE:
+        if key in values and values[key] < 0:
+            raise ConfigError(f"{key}: must not be negative, not {values[key]!r}")
+
+
+_NAMES: dict[Any, str] = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _check_types(values: dict[str, Any]) -> None:
+    """Each value has its field's type (paths as strings); ConfigError names the key."""
+    import types
+    import typing
+
+    hints = typing.get_type_hints(Config)
+    for key, value in values.items():
+        hint = hints[key]
+        allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        ok = False
+        for t in allowed:
+            base = typing.get_origin(t) or t
+            if t is type(None):
+                ok = ok or value is None
+            elif base is Path:
+                ok = ok or isinstance(value, str | Path)
+            elif base is float:
+                ok = ok or (isinstance(value, int | float) and not isinstance(value, bool))
+            elif base is int:
+                ok = ok or (isinstance(value, int) and not isinstance(value, bool))
+            elif base is list:
+                ok = ok or (isinstance(value, list) and all(isinstance(v, str | Path) for v in value))
+            elif base is dict:
+                ok = ok or isinstance(value, dict)
+            else:
+                ok = ok or isinstance(value, base)
+        if not ok:
+            want = " or ".join("a path" if t is Path else "a list of paths" if typing.get_origin(t) is list
+                               else "a table" if typing.get_origin(t) is dict else
+                               "nothing" if t is type(None) else _NAMES.get(t, str(t))
+                               for t in allowed)
+            raise ConfigError(f"{key}: expected {want}, not {value!r}")
+    if "log_level" in values and str(values["log_level"]).lower() not in (
+            "debug", "info", "warning", "error", "critical"):
+        raise ConfigError(f"log_level: one of debug, info, warning, error, critical, "
+                          f"not {values['log_level']!r}")
 
 
 # ---- users -------------------------------------------------------------------------------------
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    b64 = base64.b64encode
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+    """An RFC 7317 crypt-hash (``$6$``, server/users.py)."""
+    from server.users import hash_password as crypt_hash
+
+    return crypt_hash(password)
 
 
 def verify_password(stored: str, password: str) -> bool:
+    """A crypt hash (``$1$``/``$5$``/``$6$``), or the scrypt hash of an older users.json."""
+    if stored.startswith("$"):
+        from server.users import verify_password as crypt_verify
+
+        return crypt_verify(stored, password)
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

@@ -148,6 +148,123 @@ def test_serve_runs_netconf_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
 
     st = Store.open(f"sqlite:///{data / 'yangd.db'}")
     try:
-        assert st.head() == 1
+        assert st.head() == 2  # users.json imported into ietf-system, then the edit
     finally:
         st.close()
+
+
+IF_JSON = """{"ietf-interfaces:interfaces": {"interface": [
+  {"name": "eth0", "type": "iana-if-type:ethernetCsmacd", "description": "uplink",
+   "ietf-ip:ipv4": {"mtu": 1400, "address": [{"ip": "192.0.2.1", "prefix-length": 24}]}},
+  {"name": "lo1", "type": "iana-if-type:softwareLoopback", "enabled": false}]}}
+"""
+BAD_XML = """<data xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">
+<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"
+            xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">
+  <interface><name>eth0</name><type>ianaift:ethernetCsmacd</type>
+    <ipv4 xmlns="urn:ietf:params:xml:ns:yang:ietf-ip"><mtu>20</mtu>
+      <address><ip>192.0.2.300</ip><prefix-length>24</prefix-length></address></ipv4>
+  </interface>
+  <interface><name>eth1</name><colour>red</colour></interface>
+</interfaces></data>
+"""
+
+
+def test_validate_good_files_xml_and_json(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(IF_JSON)
+    r = yangd("validate", str(good))
+    assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "valid", "")
+    xml = yangd("convert", str(good), "--to", "xml").stdout
+    r = yangd("validate", "-", stdin=xml)
+    assert (r.returncode, r.stdout.strip()) == (0, "valid")
+
+
+def test_validate_bad_files_name_each_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_text(BAD_XML)
+    r = yangd("validate", str(bad))
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert "/ietf-interfaces:interfaces/interface[name='eth1']/colour: unknown element 'colour'" in lines
+    assert ("/ietf-interfaces:interfaces/interface[name='eth0']/ietf-ip:ipv4/mtu: "
+            "Input should be greater than or equal to 68") in lines
+    assert any(ln.startswith("/ietf-interfaces:interfaces/interface[name='eth0']/ietf-ip:ipv4/"
+                             "address[ip='192.0.2.300']/ip: '192.0.2.300' does not match pattern")
+               for ln in lines)
+    assert len(lines) == 3 and "Traceback" not in r.stderr
+    r = yangd("validate", "-", stdin='{"ietf-interfaces:interfaces": {"interface": [{"name": "x", "mtu": 1}]}}')
+    assert r.returncode == 1
+    assert r.stderr.startswith("/ietf-interfaces:interfaces/interface[name='x']/mtu: ")
+
+
+def test_convert_round_trips(tmp_path: Path) -> None:
+    src = tmp_path / "a.json"
+    src.write_text(IF_JSON)
+    xml = yangd("convert", str(src), "--to", "xml")
+    assert xml.returncode == 0, xml.stderr
+    assert "<mtu>1400</mtu>" in xml.stdout and "ianaift:softwareLoopback" in xml.stdout
+    back = yangd("convert", "-", "--to", "json", stdin=xml.stdout)
+    assert back.returncode == 0, back.stderr
+    import json
+
+    assert json.loads(back.stdout) == json.loads(IF_JSON)
+    again = yangd("convert", "-", "--to", "xml", stdin=back.stdout)
+    assert again.stdout == xml.stdout
+    r = yangd("convert", str(src), "--to", "yaml")
+    assert r.returncode == 2 and "--to takes json or xml" in r.stderr
+
+
+def test_config_check_example_and_errors_name_the_key(tmp_path: Path) -> None:
+    r = yangd("config", "check", str(REPO / "server" / "yangd.example.toml"))
+    assert r.returncode == 0, r.stderr
+    assert "valid" in r.stdout and "netconf_listen = 127.0.0.1:8830" in r.stdout
+    cases = {
+        "max_sessions = \"many\"\n": "max_sessions: expected an integer, not 'many'",
+        "listen = 3\n": "unknown configuration keys: listen",
+        "log_json = \"yes\"\n": "log_json: expected true or false, not 'yes'",
+        "log_level = \"loud\"\n": "log_level: one of debug, info, warning, error, critical",
+        "restconf_listen = \"127.0.0.1:70000\"\n": "restconf_listen: port out of range",
+        "[drivers.kernel]\nnamespce = \"x\"\n": "[drivers.kernel]: unknown key 'namespce'",
+        "[drivers.quantum]\n": "[drivers.quantum]: unknown driver kind 'quantum'",
+        "modules = [\"/nonexistent/x.yang\"]\n": "modules: no such file: /nonexistent/x.yang",
+        "data_dir = [\n": "cannot read",
+    }
+    for text, message in cases.items():
+        f = tmp_path / "c.toml"
+        f.write_text(text)
+        r = yangd("config", "check", str(f))
+        assert r.returncode == 2, (text, r.stdout)
+        assert message in r.stderr and str(f) in r.stderr, (text, r.stderr)
+        assert "Traceback" not in r.stderr
+
+
+def test_serve_logs_json_lines(tmp_path: Path) -> None:
+    import json
+    import signal
+
+    cfg = tmp_path / "y.toml"
+    cfg.write_text(f'data_dir = "{tmp_path / "data"}"\nnetconf_listen = "127.0.0.1:{_free_port()}"\n'
+                   f'restconf_listen = "127.0.0.1:{_free_port()}"\nlog_json = true\nlog_level = "info"\n')
+    proc = subprocess.Popen([YANGD, "serve", "--config", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(json.loads(line))  # every line is one JSON object
+            if "head commit" in lines[-1]["message"]:
+                break
+        import time
+
+        time.sleep(0.5)  # the SIGTERM handler is installed right after that line
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+        lines += [json.loads(ln) for ln in rest.splitlines()]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    start = next(d for d in lines if "head commit" in d["message"])
+    assert start["level"] == "info" and start["logger"] == "yangd" and start["time"].endswith("Z")
+    assert any(d["message"] == "shutting down" for d in lines)

@@ -3,9 +3,16 @@
 Pure and transport-free. ``Decoder`` is fed bytes as they arrive, in pieces of any size, and
 hands out complete messages; the session switches it to chunked framing after the hello
 exchange (RFC 6242 §4.1), and bytes already buffered are then read with the new framing.
-Anything that is not valid framing, and any message larger than ``max_size``, raises
-``FramingError``: the caller closes the session. Nothing here can wait forever on bad input:
-a malformed chunk header is detected as soon as its first wrong byte arrives.
+Anything that is not valid framing raises ``FramingError``: the caller closes the session.
+Nothing here can wait forever on bad input: a malformed chunk header is detected as soon as
+its first wrong byte arrives.
+
+A message larger than ``max_size`` raises ``MessageTooBig`` (a ``FramingError``) as soon as
+that is known, and the decoder then *discards* the rest of that message as it arrives,
+without buffering it, and goes on with the next one: both framings can be resynchronised
+(base:1.0 at the next ``]]>]]>``, base:1.1 by counting chunk sizes up to ``\\n##\\n``), so
+the session may answer too-big (RFC 6241 Appendix A) and stay up. A malformed chunk header
+cannot be resynchronised (nothing says where the next header starts): that one is fatal.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ __all__ = [
     "MAX_CHUNK",
     "Decoder",
     "FramingError",
+    "MessageTooBig",
     "encode_chunked",
     "encode_eom",
 ]
@@ -27,7 +35,23 @@ _MAX_DIGITS = len(str(MAX_CHUNK))
 
 
 class FramingError(Exception):
-    """The peer broke RFC 6242 framing or sent an oversize message; close the session."""
+    """The peer broke RFC 6242 framing; close the session (MessageTooBig excepted)."""
+
+
+class MessageTooBig(FramingError):
+    """A message over ``max_size``: it is being skipped and the decoder stays usable.
+
+    ``head`` holds its first bytes (up to HEAD_BYTES) so that the reply can echo the rpc's
+    message-id.
+    """
+
+    def __init__(self, max_size: int, head: bytes) -> None:
+        super().__init__(f"message larger than {max_size} bytes")
+        self.max_size = max_size
+        self.head = head
+
+
+HEAD_BYTES = 4096
 
 
 def encode_eom(message: bytes) -> bytes:
@@ -60,6 +84,7 @@ class Decoder:
         self._msg = bytearray()  # chunked: the message assembled so far
         self._need = 0  # chunked: bytes still owed by the current chunk
         self._in_message = False  # chunked: at least one chunk of the current message read
+        self._discard = False  # skipping the rest of an oversize message
 
     @property
     def chunked(self) -> bool:
@@ -90,16 +115,32 @@ class Decoder:
     def _next_eom(self) -> bytes | None:
         buf = self._buf
         i = buf.find(EOM, max(self._scan, self._pos))
+        if self._discard:
+            if i < 0:  # keep only what may be the start of the delimiter
+                self._drop_all_but(len(EOM) - 1)
+                return None
+            self._discard = False
+            self._pos = self._scan = i + len(EOM)
+            return self._next_eom()
         if i < 0:
             self._scan = max(self._pos, len(buf) - len(EOM) + 1)
             if len(buf) - self._pos > self.max_size + len(EOM):
-                raise FramingError(f"message larger than {self.max_size} bytes")
+                head = bytes(buf[self._pos:self._pos + HEAD_BYTES])
+                self._discard = True
+                self._drop_all_but(len(EOM) - 1)
+                raise MessageTooBig(self.max_size, head)
             return None
         if i - self._pos > self.max_size:
-            raise FramingError(f"message larger than {self.max_size} bytes")
+            head = bytes(buf[self._pos:self._pos + HEAD_BYTES])
+            self._pos = self._scan = i + len(EOM)
+            raise MessageTooBig(self.max_size, head)
         msg = bytes(buf[self._pos:i])
         self._pos = self._scan = i + len(EOM)
         return msg
+
+    def _drop_all_but(self, keep: int) -> None:
+        del self._buf[:max(self._pos, len(self._buf) - keep)]
+        self._pos = self._scan = 0
 
     # ---- chunked ---------------------------------------------------------------------------
     def _next_chunked(self) -> bytes | None:
@@ -109,7 +150,8 @@ class Decoder:
                 take = min(self._need, len(buf) - self._pos)
                 if take == 0:
                     return None
-                self._msg += buf[self._pos:self._pos + take]
+                if not self._discard:
+                    self._msg += buf[self._pos:self._pos + take]
                 self._pos += take
                 self._need -= take
                 if self._need:
@@ -121,14 +163,21 @@ class Decoder:
             if header == 0:  # end of chunks
                 if not self._in_message:
                     raise FramingError("end-of-chunks marker before any chunk")
+                self._in_message = False
+                if self._discard:  # the end of an oversize message: resynchronised
+                    self._discard = False
+                    continue
                 msg = bytes(self._msg)
                 self._msg.clear()
-                self._in_message = False
                 return msg
-            if len(self._msg) + header > self.max_size:
-                raise FramingError(f"message larger than {self.max_size} bytes")
             self._need = header
             self._in_message = True
+            if not self._discard and len(self._msg) + header > self.max_size:
+                avail = bytes(buf[self._pos:self._pos + min(header, HEAD_BYTES)])
+                head = (bytes(self._msg[:HEAD_BYTES]) + avail)[:HEAD_BYTES]
+                self._msg.clear()
+                self._discard = True
+                raise MessageTooBig(self.max_size, head)
 
     def _header(self) -> int | None:
         """Parse ``\\n#<size>\\n`` (returns size) or ``\\n##\\n`` (returns 0) at _pos.

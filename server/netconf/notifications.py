@@ -90,7 +90,19 @@ class Subscription:
     def wants(self, t: datetime, elem: Callable[[], Any]) -> bool:
         if self.stop is not None and t > self.stop:
             return False
-        return self.matcher is None or self.matcher(elem())
+        e = elem()
+        return self._permitted(e) and (self.matcher is None or self.matcher(e))
+
+    def _permitted(self, elem: Any) -> bool:
+        """NACM (RFC 8341 §3.4.6): events the user may not receive are dropped, counted."""
+        tag = elem.tag if isinstance(elem.tag, str) else ""
+        ns, _, name = tag[1:].partition("}")
+        schema = self.bus.bundle.schema
+        module = schema.namespaces.get(ns)
+        if module is None:
+            return True
+        node = next((n for n in schema.notifications if n.qname == (module, name)), None)
+        return self.session.ds.may_receive(node, module, name)
 
     def hold(self, t: datetime, content: str) -> None:
         """Queue a replayed event (before the subscription is active)."""

@@ -83,14 +83,8 @@ def capabilities_for(bundle: Bundle, ops: dict[tuple[str, str], Operation]) -> l
 
 async def serve(config: Config, datastores: Datastores) -> Server:
     """Start the NETCONF/SSH listener at ``config.netconf_listen``."""
-    from server.config import UserTable, add_user
     from server.netconf.ssh import start_ssh
 
-    users = UserTable(config.users_path)
-    for name, password in config.bootstrap_users.items():
-        if users.get(name) is None:
-            add_user(config.data_dir, name, password)
-            log.info("created bootstrap user %s", name)
     ops = registry(datastores)
     bus = _notifications(datastores, ops)
     server = Server(config, datastores, ops, capabilities_for(datastores.bundle, ops))

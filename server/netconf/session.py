@@ -12,12 +12,21 @@ Python traceback: unexpected exceptions are logged here and answered with operat
 However the session ends (close-session, kill-session, disconnect, framing error, server
 shutdown), its datastore session is closed: locks released, a non-persisted confirmed commit
 rolled back.
+
+Hostile-input limits (config.py): a message over max_message_size is answered too-big and
+skipped, the session going on (framing.py resynchronises; only broken chunk framing or an
+oversize hello closes it); a document nested deeper than max_nesting_depth or with more
+than max_elements elements is too-big; no hello within hello_timeout, or no rpc within
+idle_timeout (unless subscribed to notifications), closes the session (RFC 6470
+termination-reason timeout). A client that sends without reading replies is held back
+(flow control below), so its session's memory stays bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,14 +34,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lxml import etree
 
 from models.codec.errors import InstanceError
-from models.codec.xml import parse
+from models.codec.xml import XmlLimits, parse
 from models.errors import YangdError, YangdErrors
+from server import audit
+from server.metrics import metrics_for
 from server.netconf.capabilities import BASE_1_0, BASE_1_1
 from server.netconf.errors import NC, NetconfError, rpc_errors
-from server.netconf.framing import Decoder, FramingError, encode_chunked, encode_eom
+from server.netconf.framing import Decoder, FramingError, MessageTooBig, encode_chunked, encode_eom
 from server.netconf.monitoring import SessionStats
 from server.netconf.ops.base import Context, Operation
-from server.metrics import metrics_for
 
 if TYPE_CHECKING:
     from datastore.session import Session
@@ -47,9 +57,18 @@ _BODY_MARK = "\u2063yangd-reply-body\u2063"  # never in generated XML (an invisi
 
 
 class Transport(Protocol):
+    """What a session writes to. A transport may also offer flow control, used when there:
+    ``async drain()`` (until the peer has read enough), ``pause_reading()``, ``resume_reading()``."""
+
     def write(self, data: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+
+# Flow control: a client that sends without reading replies must not grow the server's
+# memory. Reading pauses while this many messages wait, and each operation waits until the
+# client has read enough of the replies before it (the idle timeout bounds that wait).
+_MAX_QUEUED = 8
 
 
 class NetconfSession:
@@ -64,7 +83,10 @@ class NetconfSession:
         self.base11 = False
         self.closing = False  # set by close-session: close after this reply
         self.ended = False
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # messages in order; a MessageTooBig stands for an oversize one (answered too-big)
+        self.queue: asyncio.Queue[bytes | MessageTooBig | None] = asyncio.Queue()
+        cfg = server.config
+        self.limits = XmlLimits(cfg.max_nesting_depth, cfg.max_elements)
         self.loop = asyncio.get_running_loop()
         self.ctx = Context(self.ds, server.bundle, self, self.id)
         self.task: asyncio.Task[None] | None = None
@@ -98,7 +120,21 @@ class NetconfSession:
         handled, since it decides the framing of the bytes behind it."""
         try:
             while not (self._hello_seen and not self._hello_done):
-                msg = self.decoder.next_message()
+                if self.queue.qsize() >= _MAX_QUEUED:  # the rest stays in the decoder
+                    if not self._reading_paused:
+                        self._reading_paused = True
+                        _call(self.transport, "pause_reading")
+                    return
+                try:
+                    msg = self.decoder.next_message()
+                except MessageTooBig as e:
+                    if not self._hello_done:
+                        raise  # an oversize hello: nothing to go on with
+                    # RFC 6241 App. A too-big; the decoder skips the rest of the message and
+                    # resynchronises (framing.py), so the session stays up
+                    log.warning("session %d: %s; skipped", self.id, e)
+                    self.queue.put_nowait(e)
+                    continue
                 if msg is None:
                     return
                 self._hello_seen = True
@@ -114,6 +150,7 @@ class NetconfSession:
 
     _hello_seen = False
     _hello_done = False
+    _reading_paused = False
 
     def connection_lost(self) -> None:
         self.queue.put_nowait(None)
@@ -122,11 +159,14 @@ class NetconfSession:
     async def _run(self) -> None:
         try:
             try:
-                first = await asyncio.wait_for(self.queue.get(), self.server.config.hello_timeout)
+                first = await asyncio.wait_for(self.queue.get(), self.server.config.hello_timeout or None)
             except TimeoutError:
-                log.warning("session %d: no hello in time", self.id)
+                log.warning("session %d: no hello in %g s; closing", self.id,
+                            self.server.config.hello_timeout)
                 self.end_reason = "timeout"
                 return
+            if isinstance(first, MessageTooBig):
+                first = None
             if first is None or not self._hello(first):
                 if first is not None:
                     self.stats.bad_hello()
@@ -136,18 +176,58 @@ class NetconfSession:
                 self.server.notifications.session_started(self)
             self._pump()  # bytes behind the hello: read with the framing it chose
             while not self.closing:
-                msg = await self.queue.get()
+                msg = await self._next()
                 if msg is None:
                     break
+                if isinstance(msg, MessageTooBig):
+                    self._too_big(msg)
+                    continue
                 await self._handle(msg)
         except Exception:  # a bug must end this session, never the server
             log.exception("session %d failed", self.id)
         finally:
             await self._end()
 
+    async def _next(self) -> bytes | MessageTooBig | None:
+        """The next message; None at the end, also after ``idle_timeout`` without one (a
+        session with a notification subscription waits on: it is listening, not idle)."""
+        idle = self.server.config.idle_timeout
+        while True:
+            if self._reading_paused and self.queue.qsize() <= 1:
+                self._reading_paused = False
+                self._pump()  # what the decoder holds already, then more from the transport
+                if not self._reading_paused:
+                    _call(self.transport, "resume_reading")
+            try:
+                msg = await asyncio.wait_for(self.queue.get(), idle if idle > 0 else None)
+            except TimeoutError:
+                bus = self.server.notifications
+                if bus is not None and self.id in bus.subs:
+                    continue
+                log.warning("session %d: idle for %g s; closing", self.id, idle)
+                self.end_reason = "timeout"  # RFC 6470 termination-reason
+                self.closing = True  # an orderly end, not a dropped connection
+                return None
+            drain = getattr(self.transport, "drain", None)
+            if msg is not None and drain is not None:
+                try:
+                    await asyncio.wait_for(drain(), idle if idle > 0 else None)
+                except TimeoutError:
+                    log.warning("session %d: client not reading replies for %g s; closing", self.id, idle)
+                    self.end_reason = "timeout"
+                    return None
+            return msg
+
+    def _too_big(self, e: MessageTooBig) -> None:
+        """Answer an oversize message: too-big, echoing the rpc's attributes when its start
+        tag was among the bytes kept (RFC 6241 §4.1: the message-id above all)."""
+        self.stats.received(False)
+        self._send_reply(_rpc_start(e.head, self.limits),
+                         self._error_elems([YangdError("too-big", str(e), type="rpc")]))
+
     def _hello(self, msg: bytes) -> bool:
         try:
-            root = _parse(msg)
+            root = _parse(msg, self.limits)
         except YangdErrors:
             log.warning("session %d: malformed hello; closing", self.id)
             return False
@@ -169,12 +249,13 @@ class NetconfSession:
 
     async def _handle(self, msg: bytes) -> None:
         try:
-            root = _parse(msg)
+            root = _parse(msg, self.limits)
         except YangdErrors as e:
             self.stats.received(False)
             errs = e.errors
-            if not self.base11:
-                errs = [YangdError("operation-failed", x.message, type="rpc") for x in errs]
+            if not self.base11:  # malformed-message is a base:1.1 error-tag
+                errs = [x if x.tag != "malformed-message" else
+                        YangdError("operation-failed", x.message, type="rpc") for x in errs]
             self._send_reply(None, self._error_elems(errs))
             return
         try:
@@ -186,6 +267,7 @@ class NetconfSession:
         self.stats.received(True)
         started = time.perf_counter()
         try:
+            self._check_exec(*_split(elem.tag))  # a well-formed rpc, refused: not in-bad-rpcs
             body = await asyncio.to_thread(op.run, self.ctx, elem)
         except YangdErrors as e:
             body = self._error_elems(e.errors)
@@ -193,6 +275,8 @@ class NetconfSession:
             log.exception("session %d: %s failed", self.id, op.NAME)
             body = self._error_elems([YangdError("operation-failed", "internal error; see the server log")])
         self.metrics.netconf_rpc(op.NAME, body, time.perf_counter() - started)
+        if op.NAME in ("lock", "unlock"):
+            audit.lock(op.NAME, self.user, "netconf", self.id, _lock_target(elem), not body)
         self._send_reply(root, body)
         while self.after_reply:
             self.after_reply.pop(0)()
@@ -221,6 +305,16 @@ class NetconfSession:
             raise NetconfError("unknown-namespace", f"unknown namespace {ns!r}", bad_element=local,
                                bad_namespace=ns)
         return op, elem
+
+    def _check_exec(self, ns: str, local: str) -> None:
+        """NACM exec of a protocol operation or rpc (RFC 8341 §3.4.4), before it runs."""
+        schema = self.server.bundle.schema
+        module = "ietf-netconf" if ns == NC else schema.namespaces.get(ns)
+        if module is None:  # e.g. <action> (checked on its data node by Datastores.invoke)
+            return
+        node = next((n for n in schema.rpcs if n.qname == (module, local)), None)
+        if not self.ds.may_exec(module, local, node):
+            raise NetconfError("access-denied", f"{module}:{local} is not permitted", "protocol")
 
     def _error_elems(self, errors: list[YangdError]) -> list[Any]:
         return rpc_errors(self.server.bundle.schema, errors)
@@ -292,6 +386,22 @@ class NetconfSession:
         if self.server.notifications is not None:
             self.server.notifications.session_ended(self)
         log.info("session %d ended", self.id)
+        why = (f"killed by session {self.killed_by}" if self.killed_by is not None
+               else self.end_reason or ("close-session" if self.closing else "dropped"))
+        audit.logout(self.user, "netconf", self.id, self.peer, why)
+
+
+def _lock_target(elem: Any) -> str:
+    """The datastore a <lock>/<unlock> names: <target><running/></target> or an RFC 8526
+    <datastore>ds:running</datastore>."""
+    for child in elem:
+        name = _split(child.tag)[1]
+        if name == "target":
+            kids = [k for k in child if isinstance(k.tag, str)]
+            return _split(kids[0].tag)[1] if kids else "?"
+        if name == "datastore":
+            return (child.text or "").strip().rpartition(":")[2] or "?"
+    return "?"
 
 
 def _split(tag: Any) -> tuple[str, str]:
@@ -303,14 +413,43 @@ def _split(tag: Any) -> tuple[str, str]:
     return "", tag
 
 
-def _parse(msg: bytes) -> Any:
-    """A message's root element, parsed hardened; malformed XML or a DOCTYPE → YangdErrors."""
+def _parse(msg: bytes, limits: XmlLimits | None = None) -> Any:
+    """A message's root element, parsed hardened; malformed XML or a DOCTYPE → YangdErrors
+    (malformed-message), a document over ``limits`` → too-big."""
     try:
-        root = parse(msg)
+        root = parse(msg, limits)
     except InstanceError as e:
-        raise YangdErrors([YangdError("malformed-message", e.issues[0].message, type="rpc")]) from None
+        issue = e.issues[0]
+        tag = "too-big" if issue.tag == "too-big" else "malformed-message"
+        raise YangdErrors([YangdError(tag, issue.message, type="rpc")]) from None
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise YangdErrors([YangdError("malformed-message", "a document type declaration is not allowed",
                                       type="rpc")])
     return root
+
+
+_START_TAG = re.compile(rb"<(?![?!/])[^<>]*>")
+
+
+def _rpc_start(head: bytes, limits: XmlLimits) -> Any:
+    """The ``<rpc>`` element of a message's first start tag (attributes and namespace
+    declarations, no content), or None when ``head`` holds no such tag."""
+    m = _START_TAG.search(head)
+    if m is None:
+        return None
+    tag = m.group()
+    if not tag.endswith(b"/>"):
+        tag = tag[:-1] + b"/>"
+    try:
+        elem = parse(tag, limits)
+    except InstanceError:
+        return None
+    return elem if elem.tag == f"{{{NC}}}rpc" else None
+
+
+def _call(transport: Transport, method: str) -> None:
+    """An optional flow-control method of the transport, if it has it."""
+    fn = getattr(transport, method, None)
+    if fn is not None:
+        fn()

@@ -1,6 +1,12 @@
 """NETCONF over SSH (RFC 6242): an asyncssh server offering the ``netconf`` subsystem.
 
-Authentication is by password or public key against the user table (server/config.py).
+Authentication is by password or public key against the ietf-system users in running
+(server/users.py: ``UserDirectory``). A wrong password is answered after the configured delay
+(asyncio sleep: other connections go on), and failures are counted per client address, which
+is refused for a while after too many; a connection that offered only keys none of which is
+authorized counts once when it ends. Every login, failed login and refusal is audited
+(server/audit.py), never with the password.
+
 Every SSH session channel that asks for the ``netconf`` subsystem becomes one
 ``NetconfSession``; shells, exec requests and other subsystems are refused. asyncssh stays in
 this module: the protocol sees only the ``Transport`` interface (write, close).
@@ -16,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from server.config import UserTable
+from server import audit
 from server.netconf.session import NetconfSession
+from server.users import UserDirectory, users_for
 
 if TYPE_CHECKING:
     from server.netconf.server import Server
@@ -44,46 +51,81 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
 
 
 class _Auth(asyncssh.SSHServer):
-    def __init__(self, server: Server, users: UserTable) -> None:
+    def __init__(self, server: Server, users: UserDirectory) -> None:
         self.server = server
         self.users = users
         self.peer = ""
+        self.address = ""  # the client's IP: what failures are counted by
+        self.username = ""
+        self.method: str | None = None  # the method that succeeded
+        self.done = False
+        self.failed = False  # a failure was already counted for this connection
+        self.rejected_keys = 0
+        self.refused = False
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else ""
+        self.address = str(peer[0]) if peer else ""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done and self.rejected_keys and not self.failed and not self.refused:
+            self.users.guard.failed(self.address)
+            audit.login(self.username, "netconf", self.peer, "failed", "publickey",
+                        "no authorized key offered")
 
     def begin_auth(self, username: str) -> bool:
+        self.username = username
         return True  # always authenticate, also for unknown users (no user enumeration)
+
+    def auth_completed(self) -> None:
+        self.done = True
+        self.users.guard.succeeded(self.address)
+        audit.login(self.username, "netconf", self.peer, "ok", self.method)
+
+    def _blocked(self) -> bool:
+        if not self.users.guard.blocked(self.address):
+            return False
+        if not self.refused:
+            self.refused = True
+            audit.login(self.username, "netconf", self.peer, "refused", reason="too many failed logins")
+        return True
 
     def password_auth_supported(self) -> bool:
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
+        if self._blocked():
+            return False
         ok = await asyncio.to_thread(self.users.check_password, username, password)
-        if not ok:
-            log.warning("password authentication failed for %r from %s", username, self.peer)
-        return ok
+        if ok:
+            self.method = "password"
+            return True
+        self.failed = True
+        now_blocked = self.users.guard.failed(self.address)
+        audit.login(username, "netconf", self.peer, "failed", "password",
+                    "now blocked" if now_blocked else None)
+        await asyncio.sleep(self.users.guard.delay)
+        return False
 
     def session_requested(self) -> _Channel:
+        _check_session_limits(self.server, self.conn.get_extra_info("username") or "?")
         return _Channel(self.server)
 
     def public_key_auth_supported(self) -> bool:
         return True
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        user = self.users.get(username)
-        if user is None:
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if self._blocked():
             return False
-        want = key.export_public_key("openssh").split()[:2]
-        for line in user.keys:
-            try:
-                k = asyncssh.import_public_key(line)
-            except (asyncssh.KeyImportError, ValueError):
-                continue
-            if k.export_public_key("openssh").split()[:2] == want:
-                return True
-        return False
+        # in a thread: the lookup may import users.json, which commits
+        ok = await asyncio.to_thread(self.users.has_key, username, key.get_algorithm(), key.public_data)
+        if ok:
+            self.method = "publickey"
+        else:
+            self.rejected_keys += 1
+        return ok
 
 
 class _Channel(asyncssh.SSHServerSession):  # type: ignore[type-arg]
@@ -93,6 +135,8 @@ class _Channel(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self.server = server
         self.chan: Any = None
         self.nc: NetconfSession | None = None
+        self.writable = asyncio.Event()  # clear while the client does not read (flow control)
+        self.writable.set()
 
     def connection_made(self, chan: Any) -> None:
         self.chan = chan
@@ -106,7 +150,11 @@ class _Channel(asyncssh.SSHServerSession):  # type: ignore[type-arg]
     def subsystem_requested(self, subsystem: str) -> bool:
         if subsystem != "netconf":
             return False
-        return len(self.server.sessions) < self.server.config.max_sessions
+        try:  # again: channels opened together may all have passed session_requested
+            _check_session_limits(self.server, self.chan.get_extra_info("username") or "?")
+        except asyncssh.ChannelOpenError:
+            return False
+        return True
 
     def session_started(self) -> None:
         user = self.chan.get_extra_info("username") or "?"
@@ -124,22 +172,61 @@ class _Channel(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.writable.set()  # nothing to wait for any more
         if self.nc is not None:
             self.nc.connection_lost()
 
+    # asyncssh flow control: our send buffer is over its high-water mark
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
     # Transport
+    async def drain(self) -> None:
+        """Until the client has read enough of what was written (session.py waits on it
+        before each operation, so a client that never reads cannot grow our buffers)."""
+        await self.writable.wait()
+
+    def pause_reading(self) -> None:
+        if self.chan is not None:
+            self.chan.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.chan is not None:
+            self.chan.resume_reading()
+
     def write(self, data: bytes) -> None:
         if self.chan is not None and not self.chan.is_closing():
             self.chan.write(data)
 
     def close(self) -> None:
+        self.writable.set()  # a session waiting to write ends now
         if self.chan is not None:
             self.chan.close()
 
 
+def _check_session_limits(server: Server, user: str) -> None:
+    """Refuse a session channel beyond max_sessions, or max_sessions_per_user for ``user``:
+    SSH's own resource-shortage refusal (RFC 4254 §5.1), NETCONF's resource-denied, before
+    any hello is exchanged."""
+    cfg = server.config
+    sessions = list(server.sessions.values())
+    if len(sessions) >= cfg.max_sessions:
+        why = f"resource-denied: the server has {cfg.max_sessions} NETCONF sessions, its maximum"
+    elif sum(1 for s in sessions if s.user == user) >= cfg.max_sessions_per_user:
+        why = (f"resource-denied: user {user} has {cfg.max_sessions_per_user} NETCONF sessions, "
+               "the maximum per user")
+    else:
+        return
+    log.warning("session refused for %s: %s", user, why)
+    raise asyncssh.ChannelOpenError(asyncssh.OPEN_RESOURCE_SHORTAGE, why)
+
+
 async def start_ssh(server: Server, host: str, port: int) -> asyncssh.SSHAcceptor:
     key = load_host_key(server.config.host_key_path)
-    users = UserTable(server.config.users_path)
+    users = await asyncio.to_thread(users_for, server.datastores, server.config)
     return await asyncssh.create_server(
         lambda: _Auth(server, users), host, port,
         server_host_keys=[key], encoding=None,

@@ -14,12 +14,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from datastore.datastores import Datastores
 from models.errors import YangdError, YangdErrors
-from server.config import Config, UserTable
+from server.config import Config
 from server.restconf.auth import Authenticator
 from server.restconf.dependencies import RestconfState
 from server.restconf.errors import RestconfError, error_body, status_of
 from server.restconf.media import Media, accepted
-from server.restconf.routers import data, discovery
+from server.restconf.monitoring import RequestBase
+from server.restconf.routers import data, discovery, ds, operations, streams
+from server.restconf.routers.metrics import install as install_metrics
+from server.users import UserDirectory, users_for
 
 __all__ = ["build_app"]
 
@@ -48,12 +51,17 @@ def _reply(request: Request, errors: list[YangdError], status: int,
     return Response(body, status_code=status, media_type=media.value, headers=headers)
 
 
-def build_app(datastores: Datastores, config: Config, users: UserTable | None = None) -> FastAPI:
-    users = users or UserTable(config.users_path)
+def build_app(datastores: Datastores, config: Config, users: UserDirectory | None = None) -> FastAPI:
+    users = users or users_for(datastores, config)  # ietf-system users; users.json imported
     app = FastAPI(title="yangd RESTCONF", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.restconf = RestconfState(datastores, config, users, Authenticator(users))
     app.include_router(discovery.router)
     app.include_router(data.router)
+    app.include_router(ds.router)  # RFC 8527 NMDA datastores, the data router's handlers
+    install_metrics(app)  # GET /metrics, GET /health, and request counting
+    app.include_router(streams.router)
+    app.add_middleware(RequestBase)  # stream locations in restconf-state name the request's host
+    app.include_router(operations.router)
 
     @app.exception_handler(RestconfError)
     async def on_restconf(request: Request, exc: RestconfError) -> Response:

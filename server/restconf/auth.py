@@ -1,73 +1,146 @@
-"""HTTP Basic authentication (RFC 7617) against yangd's users (server/config.py UserTable).
+"""HTTP Basic authentication (RFC 7617) against yangd's users: the ietf-system users in
+running (server/users.py ``UserDirectory``).
 
-Password hashes are scrypt, deliberately slow (~50 ms); a successful check is remembered
+Password hashes are SHA-512 crypt, deliberately slow (~60 ms); a successful check is remembered
 for the pair (user, password) — keyed by an HMAC under a per-process secret, never the
 password itself — for as long as the user's stored hash is unchanged, so a client sending
 Basic credentials on every request is not slowed down, and a changed or removed user is
 refused at once.
+
+Client certificates (RFC 8040 §2.5): the connection layer (server.py) maps a verified
+certificate to a user name and sets ``CERT_USER`` for every request of that connection. That
+user, when it exists in the user table, is the request's user; Basic credentials are then
+not needed (and not looked at). Without a certificate, or one naming no known user, Basic
+authentication decides as before.
+
+Failed logins (bad credentials, unknown user, malformed Basic) are counted per client address
+by the directory's ``LoginGuard``, shared with NETCONF: an address with too many is refused
+without any check for a while. The caller awaits ``after_failure`` before answering, so a
+failure costs the client the configured delay without holding a thread. Logins (a password
+checked afresh, a certificate user first seen) and failures are audited (server/audit.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 import secrets
 import threading
+import time
+from contextvars import ContextVar
 
-from server.config import UserTable
+from server import audit
 from server.restconf.errors import RestconfError
+from server.users import UserDirectory
 
-__all__ = ["REALM", "Authenticator"]
+__all__ = ["CERT_USER", "REALM", "Authenticator"]
 
 REALM = "yangd"
 _CACHE_MAX = 4096
 
+#: The user the client certificate of the current request's connection maps to.
+CERT_USER: ContextVar[str | None] = ContextVar("restconf_cert_user", default=None)
 
-def _unauthorized(message: str) -> RestconfError:
-    return RestconfError.one("access-denied", message, 401,
-                             headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+
+_CERT_LOG_EVERY = 300.0  # seconds: a certificate user's requests are audited as one login
+
+
+def _unauthorized(message: str, failed: bool = False) -> RestconfError:
+    e = RestconfError.one("access-denied", message, 401,
+                          headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+    e.login_failed = failed  # type: ignore[attr-defined]
+    return e
 
 
 class Authenticator:
-    def __init__(self, users: UserTable):
+    def __init__(self, users: UserDirectory):
         self.users = users
+        self._cert_seen: dict[tuple[str, str], float] = {}
         self._secret = secrets.token_bytes(32)
         self._ok: dict[bytes, str] = {}  # hmac(user, password) → the stored hash it matched
         self._lock = threading.Lock()
+        self._checking: dict[bytes, threading.Lock] = {}  # pairs being checked → their lock
 
-    def user_of(self, authorization: str | None) -> str:
-        """The user an Authorization header authenticates; RestconfError 401 otherwise."""
+    def user_of(self, authorization: str | None, address: str = "") -> str:
+        """The user a client certificate or an Authorization header authenticates;
+        RestconfError 401 otherwise. ``address``: the client's IP (failures are counted by it)."""
+        by_cert = CERT_USER.get()
+        if by_cert is not None and self.users.get(by_cert) is not None:
+            self._cert_login(by_cert, address)
+            return by_cert
         if not authorization:
             raise _unauthorized("authentication required")
+        guard = self.users.guard
+        if guard.blocked(address):
+            audit.login("", "restconf", address, "refused", reason="too many failed logins")
+            raise _unauthorized("too many failed logins from this address: try again later")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "basic" or not token.strip():
             raise _unauthorized("use HTTP Basic authentication")
         try:
             text = base64.b64decode(token.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise _unauthorized("malformed Basic credentials") from None
+            text = ""
         name, sep, password = text.partition(":")
         if not sep or not name:
-            raise _unauthorized("malformed Basic credentials")
-        if not self.check(name, password):
-            raise _unauthorized("bad user name or password")
+            self._failed("", address, "malformed Basic credentials")
+            raise _unauthorized("malformed Basic credentials", True)
+        if not self.check(name, password, address):
+            self._failed(name, address, None)
+            raise _unauthorized("bad user name or password", True)
+        guard.succeeded(address)
         return name
 
-    def check(self, name: str, password: str) -> bool:
+    def _failed(self, name: str, address: str, reason: str | None) -> None:
+        blocked = self.users.guard.failed(address)
+        audit.login(name, "restconf", address, "failed", "basic",
+                    reason or ("now blocked" if blocked else None))
+
+    def _cert_login(self, user: str, address: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._cert_seen.get((user, address))
+            if last is not None and now - last < _CERT_LOG_EVERY:
+                return
+            if len(self._cert_seen) >= _CACHE_MAX:
+                self._cert_seen.clear()
+            self._cert_seen[(user, address)] = now
+        audit.login(user, "restconf", address, "ok", "certificate")
+
+    async def after_failure(self, exc: BaseException) -> None:
+        """Await the failed-login delay when ``exc`` is a failed login (not a missing one)."""
+        if getattr(exc, "login_failed", False):
+            await asyncio.sleep(self.users.guard.delay)
+
+    def check(self, name: str, password: str, address: str = "") -> bool:
         user = self.users.get(name)
         if user is None or user.password_hash is None:
             return False
         tag = hmac.new(self._secret, f"{name}\0{password}".encode(), hashlib.sha256).digest()
+        if self._known(tag, user.password_hash):
+            return True
+        # one scrypt per pair at a time: N clients connecting at once with the same
+        # credentials wait for the first check instead of each burning ~50 ms of CPU
+        with self._lock:
+            slow = self._checking.setdefault(tag, threading.Lock())
+        with slow:
+            if self._known(tag, user.password_hash):
+                return True
+            ok = self.users.check_password(name, password)
+            if ok:  # a password checked afresh: a login
+                audit.login(name, "restconf", address, "ok", "basic")
+            with self._lock:
+                self._checking.pop(tag, None)
+                if ok:
+                    if len(self._ok) >= _CACHE_MAX:
+                        self._ok.clear()
+                    self._ok[tag] = user.password_hash
+        return ok
+
+    def _known(self, tag: bytes, password_hash: str) -> bool:
         with self._lock:
             known = self._ok.get(tag)
-        if known is not None and hmac.compare_digest(known, user.password_hash):
-            return True
-        if not self.users.check_password(name, password):
-            return False
-        with self._lock:
-            if len(self._ok) >= _CACHE_MAX:
-                self._ok.clear()
-            self._ok[tag] = user.password_hash
-        return True
+        return known is not None and hmac.compare_digest(known, password_hash)

@@ -3,7 +3,9 @@ self-signed one generated on first start and kept in the data directory.
 
 The generated key is ECDSA P-256 (file mode 0600); the certificate names localhost,
 127.0.0.1 and ::1 plus the host name, and is valid for ten years. ``server_context``
-requires TLS 1.2 or later.
+requires TLS 1.2 or later, with ECDHE and AES-GCM or ChaCha20-Poly1305 only; given a CA file it asks clients for a certificate (optional: a
+client without one may still use Basic auth, RFC 8040 §2.5) and ``peer_common_name`` reads
+the subject CN of a certificate that CA verified.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-__all__ = ["CERT_FILE", "KEY_FILE", "ensure_certificate", "server_context"]
+__all__ = ["CERT_FILE", "KEY_FILE", "ensure_certificate", "peer_common_name", "server_context"]
 
 CERT_FILE = "restconf-cert.pem"
 KEY_FILE = "restconf-key.pem"
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 def ensure_certificate(data_dir: Path) -> tuple[Path, Path]:
@@ -70,8 +73,32 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
-def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+def server_context(cert: Path, key: Path, client_ca: Path | None = None) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # TLS 1.2: forward secrecy and AEAD only (RFC 7525 §4.2, Mozilla "intermediate"); TLS
+    # 1.3's own suites are all AEAD and stay OpenSSL's defaults
+    ctx.set_ciphers(TLS12_CIPHERS)
+    ctx.options |= (ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_CIPHER_SERVER_PREFERENCE
+                    | ssl.OP_SINGLE_ECDH_USE)
     ctx.load_cert_chain(str(cert), str(key))
+    if client_ca is not None:
+        ctx.load_verify_locations(cafile=str(client_ca))
+        # CERT_OPTIONAL: a certificate that is sent must verify (else the handshake fails),
+        # but none need be sent
+        ctx.verify_mode = ssl.CERT_OPTIONAL
     return ctx
+
+
+def peer_common_name(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | None:
+    """The subject CN of the client's verified certificate, None without one."""
+    if ssl_object is None:
+        return None
+    cert = ssl_object.getpeercert()  # {} or None when no certificate was sent
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for attr in rdn:
+            if attr[0] == "commonName" and isinstance(attr[1], str) and attr[1]:
+                return attr[1]
+    return None

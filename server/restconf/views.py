@@ -1,15 +1,20 @@
-"""What a GET returns (RFC 8040 §3.5, §4.3, §4.8): the data a resource holds, shaped by the
-``content``, ``depth`` and ``with-defaults`` query parameters, in JSON or XML.
+"""What a GET returns (RFC 8040 §3.5, §4.3, §4.8; RFC 8527 §3.2): the data a resource holds,
+shaped by the ``content``, ``depth``, ``fields``, ``with-defaults`` and ``with-origin`` query
+parameters, in JSON or XML.
 
-Reads are cheap for one resource: configuration is read from running along the path
-(no copy of the datastore); the operational view (state providers) is only computed when
+Reads are cheap for one resource: configuration is read from the datastore's tree along the
+path (no copy of the datastore); the operational view (state providers) is only computed when
 providers exist and state is asked for, and the server's own state containers
-(ietf-yang-library, yangd-commits) only when the resource lies in them.
+(ietf-yang-library, yangd-commits, ietf-restconf-monitoring) only when the resource lies in
+them. ``/restconf/data`` reads running plus that state; ``/restconf/ds/ietf-datastores:X``
+reads exactly datastore X (operational: the computed view, with the server's state).
 
-Encoding: the resource is placed alone in an otherwise empty tree, encoded with the codecs
-(models/codec) and the node cut out of the document again, so every type is written by
-the one encoder. ``depth`` is applied to the encoded document (the resource is level 1;
-for the datastore its top-level nodes are).
+Order of work: content and with-defaults shape the typed value, ``fields`` (fields.py) selects
+from it (and applies ``depth`` from each selected node), the value is encoded with the codecs
+(models/codec) — placed alone in an otherwise empty tree and cut out of the document again,
+so every type is written by the one encoder — then ``depth`` without ``fields`` is applied to
+the encoded document (the resource is level 1; for the datastore its top-level nodes are),
+and last the metadata (annotate.py: report-all-tagged, with-origin, explicit on operational).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datastore.history import commits_state
+from datastore.operational import operational
 from datastore.path import Path
 from datastore.session import Session
 from datastore.tree import get_at, set_at
@@ -29,28 +35,48 @@ from models.defaults import default_of, with_defaults
 from models.library import yang_library
 from models.schema import Kind, SchemaNode
 from models.yanglist import YangList
+from server.restconf.annotate import Annotator, with_namespaces
 from server.restconf.errors import RESTCONF_NS, RestconfError
+from server.restconf.fields import apply_fields, cut_depth, parse_fields
 from server.restconf.media import Media
+from server.restconf.monitoring import restconf_state
 from server.restconf.paths import Resource
 
-__all__ = ["ReadParams", "read"]
+__all__ = ["ReadParams", "Source", "holds_state", "read"]
 
-_SERVER_STATE = ("/ietf-yang-library:yang-library", "/yangd-commits:commits")
+_SERVER_STATE = ("/ietf-yang-library:yang-library", "/yangd-commits:commits",
+                 "/ietf-restconf-monitoring:restconf-state")
 
 
 @dataclass(frozen=True)
 class ReadParams:
     content: str = "all"  # config | nonconfig | all
     depth: int | None = None  # None: unbounded
-    with_defaults: str | None = None  # None: the basic mode, explicit
+    with_defaults: str | None = None  # None: the basic mode (explicit; operational: report-all)
+    fields: str | None = None  # the fields expression (RFC 8040 §4.8.3), parsed per target
+    with_origin: bool = False  # RFC 8527 §3.2.2, operational only
 
 
-def _source(session: Session, bundle: Bundle, res: Resource, content: str) -> YangModel:
+@dataclass(frozen=True)
+class Source:
+    """The datastore a read works on, as one consistent tree."""
+
+    datastore: str  # running | candidate | startup | operational
+    tree: YangModel  # its tree (operational: the computed view's)
+    unified: bool = False  # /restconf/data: running plus the server's state (RFC 8040 §3.3.1)
+    origins: dict[str, str] | None = None  # operational: instance path → origin where it changes
+
+
+def _source(session: Session, bundle: Bundle, res: Resource, src: Source, content: str) -> YangModel:
     """The root tree to read ``res`` from."""
     ds = session.ds
+    if not src.unified and src.datastore != "operational":
+        return src.tree
     if content == "config":
-        return session.get("running")
-    tree = session.get("operational") if ds.state_providers else session.get("running")
+        return src.tree
+    tree = src.tree
+    if src.unified and ds.state_providers:
+        tree = _with_state(session, bundle, tree, res)
     state: dict[str, Any] = {}
     first = res.path[0].node if res.path else None
     for p in _SERVER_STATE:
@@ -58,9 +84,36 @@ def _source(session: Session, bundle: Bundle, res: Resource, content: str) -> Ya
         if first is None or first is node:
             if node.module == "ietf-yang-library":
                 state[node.py_name] = yang_library(bundle)
+            elif node.module == "ietf-restconf-monitoring":
+                state[node.py_name] = restconf_state(ds)
             else:
                 state[node.py_name] = commits_state(ds)
     return tree.model_copy(update=state) if state else tree
+
+
+def _with_state(session: Session, bundle: Bundle, tree: YangModel, res: Resource) -> YangModel:
+    """The operational view of ``tree`` at ``res``: read only there, so it is computed from
+    the resource alone (placed in an otherwise empty tree) and the providers' state, not
+    from the whole datastore (its defaults filled: O(datastore) for every GET)."""
+    providers = list(session.ds.state_providers)
+    if not res.path:
+        return operational(bundle, tree, providers).tree
+    if not holds_state(res.path[-1].node):  # configuration only: running is the answer,
+        return tree  # without asking every provider (some read a database) on every GET
+    value = get_at(tree, res.path)
+    part = set_at(session.ds.empty(), res.path, value) if value is not None else session.ds.empty()
+    return operational(bundle, part, providers).tree
+
+
+_STATE_BELOW: dict[int, bool] = {}
+
+
+def holds_state(node: SchemaNode) -> bool:
+    """Whether ``node`` or a node below it is state data (config false)."""
+    got = _STATE_BELOW.get(id(node))
+    if got is None:
+        got = _STATE_BELOW[id(node)] = any(not n.config for n in node.walk())
+    return got
 
 
 def _missing(bundle: Bundle, res: Resource) -> RestconfError:
@@ -70,26 +123,46 @@ def _missing(bundle: Bundle, res: Resource) -> RestconfError:
     return RestconfError.one("data-missing", f"no data at {where}", 404, where, type="application")
 
 
-def read(session: Session, res: Resource, params: ReadParams, media: Media) -> bytes:
-    """The encoded content of ``res``; RestconfError 404 when it does not exist."""
+def read(session: Session, res: Resource, params: ReadParams, media: Media, src: Source) -> bytes:
+    """The encoded content of ``res`` in ``src``; RestconfError 404 when it does not exist."""
     bundle = session.ds.bundle
-    tree = _source(session, bundle, res, params.content)
+    tree = _source(session, bundle, res, src, params.content)
+    acc = session.access
+    if acc is not None:  # RFC 8341 §3.4.5: what the user may not read is left out, silently
+        tree = acc.prune(tree)
     node = res.node or bundle.schema.root
+    sel = parse_fields(node, params.fields) if params.fields is not None else None
     value: Any = get_at(tree, res.path) if res.path else tree
     wd = params.with_defaults
-    if value is None and wd == "report-all" and node.kind is Kind.LEAF and node.default is not None:
+    if value is None and wd in ("report-all", "report-all-tagged") and node.kind is Kind.LEAF \
+            and node.default is not None:
         value = default_of(bundle, node)
     if value is None or not _content_allows(node, params.content):
         raise _missing(bundle, res)
     value = _shape(bundle, node, value, params.content, wd)
+    if acc is not None and value is not None and wd in ("report-all", "report-all-tagged"):
+        # defaults filled in where NACM pruned a node must not bring it back
+        value = acc.prune(value) if not res.path else \
+            get_at(acc.prune(set_at(session.ds.empty(), res.path, value)), res.path)
     if value is None and res.path:
         raise _missing(bundle, res)
+    depth = params.depth
+    if sel is not None:
+        picked = apply_fields(node, value, sel, depth)
+        value = picked if picked is not None else cut_depth(node, value, 0)
+        depth = None
+    operational_ds = src.datastore == "operational" and not src.unified
+    ann = Annotator(bundle, tag_defaults=wd == "report-all-tagged",
+                    origins=src.origins if operational_ds else None,
+                    with_origin=params.with_origin and operational_ds,
+                    drop_defaults=operational_ds and wd == "explicit")
     if not res.path:
-        return _encode_data(value, media, params.depth)
+        return _encode_data(bundle, value, media, depth, ann)
     single = set_at(session.ds.empty(), res.path, value)
+    parent = res.path[-2].node if len(res.path) > 1 else bundle.schema.root
     if media is Media.JSON:
-        return _json_resource(single, res.path, node, params.depth)
-    return _xml_resource(bundle, single, res.path, params.depth)
+        return _json_resource(single, res.path, node, depth, ann, parent)
+    return _xml_resource(bundle, single, res.path, depth, ann, parent)
 
 
 def _content_allows(node: SchemaNode, content: str) -> bool:
@@ -105,7 +178,7 @@ def _content_allows(node: SchemaNode, content: str) -> bool:
 def _shape(bundle: Bundle, node: SchemaNode, value: Any, content: str, wd: str | None) -> Any:
     if content == "all" and wd in (None, "explicit"):
         return value
-    if wd == "report-all" and node.kind in (Kind.CONTAINER, Kind.LIST):
+    if wd in ("report-all", "report-all-tagged") and node.kind in (Kind.CONTAINER, Kind.LIST):
         fill: Callable[[Any], Any] = lambda o: with_defaults(bundle, node, o, content == "config")  # noqa: E731
         value = _each(value, fill)
     if content == "all" and wd != "trim":
@@ -185,29 +258,41 @@ def _dump(doc: Any) -> bytes:
     return json.dumps(doc, indent=2, ensure_ascii=False).encode()
 
 
-def _encode_data(tree: YangModel, media: Media, depth: int | None) -> bytes:
+def _encode_data(bundle: Bundle, tree: YangModel, media: Media, depth: int | None,
+                 ann: Annotator) -> bytes:
     if media is Media.JSON:
         inner = json.loads(encode_json(tree))
         if depth is not None:
             inner = _cut(inner, 0, depth)
+        if ann.active:
+            ann.json(inner, bundle.schema.root, ())
         return _dump({"ietf-restconf:data": inner})
     elem = encode_xml(tree, wrapper="data", wrapper_ns=RESTCONF_NS)
     if depth is not None:
         _cut_xml(elem, 0, depth)
+    if ann.active:
+        elem = with_namespaces(elem, ann.xml_namespaces())
+        ann.xml(list(elem), bundle.schema.root, (), elem)
     return to_bytes(elem, pretty=True)
 
 
-def _json_resource(single: YangModel, path: Path, node: SchemaNode, depth: int | None) -> bytes:
+def _json_resource(single: YangModel, path: Path, node: SchemaNode, depth: int | None,
+                   ann: Annotator, parent: SchemaNode) -> bytes:
     cur: Any = json.loads(encode_json(single))
     for st in path:
         cur = cur[st.node.json_name()]
         if st is not path[-1] and isinstance(cur, list):
             cur = cur[0]
     doc = {f"{node.module}:{node.name}": cur}
-    return _dump(_cut(doc, 0, depth) if depth is not None else doc)
+    if depth is not None:
+        doc = _cut(doc, 0, depth)
+    if ann.active:
+        ann.json(doc, parent, path[:-1])
+    return _dump(doc)
 
 
-def _xml_resource(bundle: Bundle, single: YangModel, path: Path, depth: int | None) -> bytes:
+def _xml_resource(bundle: Bundle, single: YangModel, path: Path, depth: int | None,
+                  ann: Annotator, parent: SchemaNode) -> bytes:
     elem = encode_xml(single, wrapper="data", wrapper_ns=RESTCONF_NS)
     found: list[Any] = [elem]
     for st in path:
@@ -219,4 +304,7 @@ def _xml_resource(bundle: Bundle, single: YangModel, path: Path, depth: int | No
     out = found[0]
     if depth is not None:
         _cut_xml(out, 1, depth)
+    if ann.active:
+        out = with_namespaces(out, ann.xml_namespaces())
+        ann.xml([out], parent, path[:-1], None)
     return to_bytes(out, pretty=True)

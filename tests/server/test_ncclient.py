@@ -77,9 +77,10 @@ def test_edit_candidate_commit_running(m: Any) -> None:
 
 
 def test_edit_running_directly(m: Any, nc_server: Running) -> None:
+    head = nc_server.ds.head  # 1: the users commit (users.json imported into ietf-system)
     m.edit_config(target="running", config=iface("eth1"))
     assert names(m.get_config("running")) == ["eth1"]
-    assert nc_server.ds.head == 1
+    assert nc_server.ds.head == head + 1
 
 
 def test_create_existing_is_data_exists_with_prefixed_path(m: Any) -> None:
@@ -116,11 +117,12 @@ def test_merge_then_delete(m: Any) -> None:
 
 
 def test_commit_of_invalid_candidate_fails_and_running_unchanged(m: Any, nc_server: Running) -> None:
+    head = nc_server.ds.head
     m.edit_config(target="candidate", config=iface("eth0", type_=None))  # type is mandatory
     with pytest.raises(RPCError) as e:
         m.commit()
     assert rpc_error(e).tag in ("data-missing", "missing-element", "operation-failed")
-    assert names(m.get_config("running")) == [] and nc_server.ds.head == 0
+    assert names(m.get_config("running")) == [] and nc_server.ds.head == head
 
 
 def test_continue_on_error_reports_and_applies_the_rest(m: Any) -> None:
@@ -306,6 +308,7 @@ def test_xpath_filter(m: Any) -> None:
 
 
 def test_commit_comment_label_and_rollback(m: Any, nc_server: Running) -> None:
+    head = nc_server.ds.head  # 1: the users commit
     m.edit_config(target="candidate", config=iface("eth0"))
     m.dispatch(el(f'<commit xmlns="{NC}"><comment xmlns="{YC}">first</comment>'
                   f'<label xmlns="{YC}">base</label></commit>'))
@@ -314,7 +317,7 @@ def test_commit_comment_label_and_rollback(m: Any, nc_server: Running) -> None:
     assert names(m.get_config("running")) == ["eth0", "eth1"]
     reply = m.dispatch(el(f'<rollback xmlns="{YC}"><label>base</label></rollback>'))
     out = etree.fromstring(reply.xml.encode())
-    assert out.findtext(f"{{{YC}}}id") == "3"
+    assert out.findtext(f"{{{YC}}}id") == str(head + 3)
     assert names(m.get_config("running")) == ["eth0"]
     c = nc_server.ds.commits(3)
     assert c[2].comment == "first" and c[2].label == "base" and c[2].transport == "netconf"
@@ -323,7 +326,7 @@ def test_commit_comment_label_and_rollback(m: Any, nc_server: Running) -> None:
     assert rpc_error(e).tag == "invalid-value"
     # the history as state data
     state = etree.fromstring(m.get().xml.encode())
-    assert state.findtext(f".//{{{YC}}}commits/{{{YC}}}head") == "3"
+    assert state.findtext(f".//{{{YC}}}commits/{{{YC}}}head") == str(head + 3)
 
 
 def test_compare_rpc(m: Any) -> None:
@@ -340,6 +343,7 @@ def test_rpc_input_errors_are_rpc_errors(m: Any) -> None:
 
 
 def test_many_concurrent_sessions(nc_server: Running) -> None:
+    head = nc_server.ds.head
     sessions = [connect(nc_server) for _ in range(8)]
     ids = {s.session_id for s in sessions}
     assert len(ids) == 8
@@ -347,4 +351,4 @@ def test_many_concurrent_sessions(nc_server: Running) -> None:
         s.edit_config(target="running", config=iface(f"eth{i}"))
     for s in sessions:
         s.close_session()
-    assert nc_server.ds.head == 8
+    assert nc_server.ds.head == head + 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datastore.datastores import Datastores
+from server.netconf.ops.action import Action
 from server.netconf.ops.base import Context, Operation
 from server.netconf.ops.commit import CancelCommit, Commit, DiscardChanges, Validate
 from server.netconf.ops.edit import CopyConfig, DeleteConfig, EditConfig
@@ -22,9 +23,12 @@ BASE_OPERATIONS: tuple[type[Operation], ...] = (
 )
 # RFC 6022 (get with /netconf-state, replacing the base get; get-schema), RFC 8526
 MONITORING_OPERATIONS: tuple[type[Operation], ...] = (GetWithState, GetSchema, GetData, EditData)
+# RFC 7950 §7.15.2: actions of YANG 1.1 modules (no capability of its own)
+YANG_OPERATIONS: tuple[type[Operation], ...] = (Action,)
 
 
 def registry(ds: Datastores) -> dict[tuple[str, str], Operation]:
     """(namespace, element name) → operation, for every operation this server serves."""
-    ops: list[Operation] = [cls() for cls in (*BASE_OPERATIONS, *MONITORING_OPERATIONS)] + module_rpcs(ds)
+    classes = (*BASE_OPERATIONS, *MONITORING_OPERATIONS, *YANG_OPERATIONS)
+    ops: list[Operation] = [cls() for cls in classes] + module_rpcs(ds)
     return {(op.NS, op.NAME): op for op in ops}

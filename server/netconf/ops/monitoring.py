@@ -1,6 +1,7 @@
 """``get`` with the server's state, and ``get-schema`` (RFC 6022 §3.1).
 
-``get`` answers with running plus every config-false tree the server itself provides:
+``get`` answers with running, the state the southbound drivers report (merged as for the
+operational datastore, defaults not filled), and every config-false tree the server provides:
 yangd-commits, ietf-yang-library and ietf-netconf-monitoring's ``/netconf-state``
 (server/netconf/monitoring.py); ``state_tree`` is that merge, shared with ``get-data`` on
 the operational datastore.
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from lxml import etree
 
 from datastore.history import commits_state
+from datastore.operational import with_state
 from models.bundle import YangModel
 from models.errors import YangdError, YangdErrors
 from models.library import yang_library
@@ -40,7 +42,8 @@ def server_of(ctx: Context) -> Server | None:
 
 
 def state_tree(ctx: Context, tree: YangModel) -> YangModel:
-    """``tree`` with the server-provided state merged in (replacing any such subtree)."""
+    """``tree`` with the server-provided state merged in (replacing any such subtree), less
+    what NACM does not let the session read."""
     b = ctx.bundle
     update: dict[str, Any] = {
         b.node("/yangd-commits:commits").py_name: commits_state(ctx.session.ds),
@@ -49,7 +52,9 @@ def state_tree(ctx: Context, tree: YangModel) -> YangModel:
     server = server_of(ctx)
     if server is not None:
         update[b.node("/ietf-netconf-monitoring:netconf-state").py_name] = netconf_state(server)
-    return tree.model_copy(update=update)
+    out = tree.model_copy(update=update)
+    acc = ctx.session.access  # NACM (RFC 8341 §3.4.5): state is pruned like config
+    return out if acc is None else acc.prune(out)
 
 
 class Get(_BaseGet):
@@ -57,7 +62,11 @@ class Get(_BaseGet):
 
     def run(self, ctx: Context, elem: Any) -> list[Any]:
         check_children(elem, _PARAMS)
-        return _reply(ctx, state_tree(ctx, ctx.session.get("running")), elem, False)
+        ds = ctx.session.ds
+        tree = ctx.session.get("running")
+        if ds.state_providers:  # what the backends report (interfaces, RIBs, drivers)
+            tree = with_state(ds.bundle, tree, list(ds.state_providers))
+        return _reply(ctx, state_tree(ctx, tree), elem, False)
 
 
 def _format(elem: Any) -> str:

@@ -115,6 +115,9 @@ def _reply(ctx: Context, tree: YangModel | None, elem: Any, config_only: bool) -
     mode = wd_mode(elem)
     if tree is not None and mode in ("report-all", "report-all-tagged"):
         tree = with_defaults(ctx.bundle, ctx.schema_root, tree, config_only)
+        acc = ctx.session.access
+        if acc is not None and tree is not None:  # a default must not bring back what NACM hid
+            tree = acc.prune(tree)
     flt = child(elem, "filter")
     if flt is not None and tree is not None:
         tree = filter_tree(ctx, tree, flt)

@@ -75,15 +75,20 @@ def library_version(request: Request, _user: UserDep,
 def operations(request: Request, _user: UserDep,
                media: MediaDep,
                state: StateDep) -> Response:
-    """RFC 8040 §3.3.2: the RPC operations the server supports (each an empty leaf)."""
+    """RFC 8040 §3.3.2: the RPC operations the server supports (each an empty leaf): those with
+    a handler. Rpcs the schema defines but nothing serves (ietf-netconf's protocol operations,
+    example-jukebox:play) would only answer 501, so they are not listed."""
     check_none(request.query_params.multi_items(), "GET")
-    schema = state.datastores.bundle.schema
+    ds = state.datastores
+    schema = ds.bundle.schema
+    served = set(ds.rpcs)
+    rpcs = [r for r in schema.rpcs if f"/{r.module}:{r.name}" in served]
     if media is Media.JSON:
-        doc = {"ietf-restconf:operations": {f"{r.module}:{r.name}": [None] for r in schema.rpcs}}
+        doc = {"ietf-restconf:operations": {f"{r.module}:{r.name}": [None] for r in rpcs}}
         body = json.dumps(doc, indent=2).encode()
     else:
         root = etree.Element(f"{{{RESTCONF_NS}}}operations", nsmap={None: RESTCONF_NS})
-        for r in schema.rpcs:
+        for r in rpcs:
             ns = schema.modules[r.module].namespace
             etree.SubElement(root, f"{{{ns}}}{r.name}", nsmap={None: ns})
         body = etree.tostring(root, encoding="UTF-8", pretty_print=True)

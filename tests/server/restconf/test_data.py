@@ -74,7 +74,8 @@ def test_put_key_mismatch(c: httpx.Client) -> None:
 
 def test_put_datastore_replaces_everything(c: httpx.Client, rc_server: Running) -> None:
     jukebox(c)
-    body = {"ietf-restconf:data": {"example-jukebox:jukebox": {"player": {"gap": "0.5"}}}}
+    logins = c.get("/restconf/data/ietf-system:system").json()  # kept: without them nobody logs in
+    body = {"ietf-restconf:data": {**logins, "example-jukebox:jukebox": {"player": {"gap": "0.5"}}}}
     r = send(c, "PUT", "/restconf/data", body)
     assert r.status_code == 204, r.text
     assert c.get(JB).json() == {"example-jukebox:jukebox": {"player": {"gap": "0.5"}}}
@@ -162,7 +163,7 @@ def test_query_content_depth(c: httpx.Client) -> None:
     state = c.get("/restconf/data", params={"content": "nonconfig"}).json()["ietf-restconf:data"]
     assert "example-jukebox:jukebox" not in state and "yangd-commits:commits" in state
     config = c.get("/restconf/data", params={"content": "config"}).json()["ietf-restconf:data"]
-    assert set(config) == {"example-jukebox:jukebox"}
+    assert set(config) == {"example-jukebox:jukebox", "ietf-system:system"}  # + the users
 
 
 def test_with_defaults(c: httpx.Client) -> None:
@@ -177,3 +178,14 @@ def test_with_defaults(c: httpx.Client) -> None:
     trimmed = c.get(f"{IF}/interface=eth0", params={"with-defaults": "trim"}).json()
     assert "enabled" not in trimmed["ietf-interfaces:interface"][0]
     assert c.get(f"{IF}/interface=eth0/enabled").json() == {"ietf-interfaces:enabled": True}
+
+
+def test_xml_put_keeps_value_prefixes_of_an_ancestor_namespace(c: httpx.Client) -> None:
+    """An identityref prefixed for the namespace its ancestors are in (RFC 7950 §9.10.3) survives
+    the body being placed under those ancestors."""
+    jukebox(c)
+    body = (f'<album xmlns="{JB_NS}" xmlns:jb="{JB_NS}"><name>Wasting Light</name>'
+            "<genre>jb:rock</genre><year>2011</year></album>")
+    r = c.put(ALBUM, content=body, headers={"Content-Type": XML})
+    assert r.status_code == 204, r.text
+    assert c.get(f"{ALBUM}/genre").json() == {"example-jukebox:genre": "example-jukebox:rock"}
