@@ -15,6 +15,7 @@ reads. Drift is never repaired on its own: ``resync`` does that.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -336,29 +337,21 @@ def _within(node: Any, top: Any) -> bool:
     return False
 
 
+# kind → (module, class): imported only when configured (pyroute2, nft, FRR tools on demand)
+_CLASSES = {
+    "kernel": ("southbound.kernel", "KernelDriver"),
+    "nftables": ("southbound.nftables", "NftablesDriver"),
+    "stacks": ("southbound.stacks", "StacksDriver"),
+    "frr": ("southbound.frr", "FrrDriver"),
+}
+
+
 def _make(kind: str, name: str, bundle: Bundle, args: dict[str, Any]) -> Driver:
-    if kind == "kernel":
-        from southbound.kernel import KernelDriver  # pyroute2 only when configured
+    if kind in _CLASSES:
+        module, cls_name = _CLASSES[kind]
+        cls = getattr(importlib.import_module(module), cls_name)
         try:
-            return KernelDriver(bundle, name=name, **args)
-        except ValueError as e:
-            raise ValueError(f"[drivers.{name}]: {e}") from None
-    if kind == "nftables":
-        from southbound.nftables import NftablesDriver
-        try:
-            return NftablesDriver(bundle, name=name, **args)
-        except ValueError as e:
-            raise ValueError(f"[drivers.{name}]: {e}") from None
-    if kind == "stacks":
-        from southbound.stacks import StacksDriver
-        try:
-            return StacksDriver(bundle, name=name, **args)
-        except ValueError as e:
-            raise ValueError(f"[drivers.{name}]: {e}") from None
-    if kind == "frr":
-        from southbound.frr import FrrDriver
-        try:
-            return FrrDriver(bundle, name=name, **args)
+            return cls(bundle, name=name, **args)  # type: ignore[no-any-return]
         except ValueError as e:
             raise ValueError(f"[drivers.{name}]: {e}") from None
     if kind == "flaky":
