@@ -35,13 +35,10 @@ from typing import Any
 from datastore._nacm_access import ALWAYS_PERMITTED, Access
 from datastore._nacm_rules import CREATE, DELETE, EXEC, READ, UPDATE, compile_rules, groups_of
 from models.bundle import Bundle, YangModel
-from models.schema import Kind, SchemaNode
+from models.schema import SchemaNode
 
 __all__ = ["ALWAYS_PERMITTED", "CREATE", "DELETE", "EXEC", "READ", "UPDATE", "Access", "Nacm"]
 
-# yangd's own default-deny-all nodes (RFC 7317 predates marking its password leaf): the
-# password hashes are readable and writable only through an explicit rule.
-_DENY_ALL_PATHS = frozenset({"/ietf-system:system/authentication/user/password"})
 _NACM_PATH = "/ietf-netconf-acm:nacm"
 log = logging.getLogger("yangd.nacm")
 
@@ -113,21 +110,9 @@ class Nacm:
         """The nacm:default-deny-* in force at ``node``: its own or an ancestor's (a sensitive
         container protects what it holds)."""
         k = id(node)
-        if k in self._deny:
-            return self._deny[k]
-        res: str | None = None
-        n: SchemaNode | None = node
-        while n is not None:
-            if n.nacm_default_deny == "all":
-                res = "all"
-                break
-            if n.nacm_default_deny == "write":
-                res = res or "write"
-            n = n.parent
-        if res != "all" and node.kind in (Kind.LEAF, Kind.LEAF_LIST) and node.path() in _DENY_ALL_PATHS:
-            res = "all"
-        self._deny[k] = res
-        return res
+        if k not in self._deny:
+            self._deny[k] = node.default_deny()
+        return self._deny[k]
 
     def attach(self, ds: Any) -> None:
         """Serve the counters in ``ds``'s operational view from the first checked session on

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from models.bundle import Bundle
-from models.errors import YangdErrors
+from models.errors import YangdErrors, protected_message
 from models.schema import Kind, SchemaNode
 
 
@@ -76,10 +76,10 @@ def edit_from_json(
         if not isinstance(value, list):
             raise YangdErrors.one("invalid-value", f"{node.name} must be a JSON array", where)
         t = bundle.type_of(node)
-        return [EditNode(node, op, value=_typed(t.from_json, v, where)) for v in value]
+        return [EditNode(node, op, value=_typed(t.from_json, v, where, node)) for v in value]
     if node.kind is Kind.LEAF:
         t = bundle.type_of(node)
-        return [EditNode(node, op, value=_typed(t.from_json, value, where))]
+        return [EditNode(node, op, value=_typed(t.from_json, value, where, node))]
     if node.kind in (Kind.ANYDATA, Kind.ANYXML):
         return [EditNode(node, op, value=value)]
     if not isinstance(value, Mapping):
@@ -133,9 +133,9 @@ def _members(bundle: Bundle, node: SchemaNode, obj: Mapping[str, Any], where: st
     return out
 
 
-def _typed(fn: Any, v: Any, where: str) -> Any:
+def _typed(fn: Any, v: Any, where: str, node: SchemaNode) -> Any:
     try:
         return fn(v)
     except ValueError as e:  # pydantic ValidationError is a ValueError
         msg = e.errors()[0]["msg"] if hasattr(e, "errors") else str(e)
-        raise YangdErrors.one("invalid-value", msg, where) from None
+        raise YangdErrors.one("invalid-value", protected_message(node, msg), where) from None

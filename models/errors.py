@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.schema import SchemaNode
+
+
+def protected_message(node: SchemaNode, msg: str) -> str:
+    """``msg`` about a value of ``node``, unless the node is nacm:default-deny-all (e.g. a
+    password, RFC 8341 §3.1.3): then a message that does not repeat the value."""
+    if node.default_deny() == "all":
+        return f"invalid value for {node.name} (not shown: the node is protected)"
+    return msg
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+# Nodes yangd treats as nacm:default-deny-all though their module does not say so (RFC 7317
+# predates marking its password leaf): readable and writable only through an explicit NACM
+# rule, and never echoed in an error message.
+DENY_ALL_PATHS = frozenset({"/ietf-system:system/authentication/user/password"})
+
 
 class Kind(StrEnum):
     CONTAINER = "container"
@@ -164,6 +169,21 @@ class SchemaNode:
         if self._data_index is None:
             self._data_index = {c.qname: c for c in self.data_children()}
         return self._data_index.get((module, name))
+
+    def default_deny(self) -> str | None:
+        """The nacm:default-deny-* in force here (RFC 8341 §3.1.3): "all" or "write", this
+        node's own or an ancestor's (a protected container protects what it holds)."""
+        res: str | None = None
+        n: SchemaNode | None = self
+        while n is not None:
+            if n.nacm_default_deny == "all":
+                return "all"
+            if n.nacm_default_deny == "write":
+                res = "write"
+            n = n.parent
+        if self.kind in (Kind.LEAF, Kind.LEAF_LIST) and self.path() in DENY_ALL_PATHS:
+            return "all"
+        return res
 
     def data_parent(self) -> SchemaNode | None:
         """The nearest ancestor that is a data node (or rpc/action/notification/input/output)."""

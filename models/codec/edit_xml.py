@@ -26,7 +26,7 @@ from models.codec.errors import InstanceError, format_value, leaf_list_step, quo
 from models.codec.xml import _app_tag, _ElemNs, _msg, _split, anydata_json, decode_xml
 from models.codec.xml_encode import NETCONF_NS
 from models.edit import EditNode, Op
-from models.errors import YangdError, YangdErrors
+from models.errors import YangdError, YangdErrors, protected_message
 from models.schema import Kind, SchemaNode
 from models.xpath.errors import XPathSyntaxError
 from models.xpath.paths import parse_instance_identifier
@@ -203,7 +203,7 @@ class _Builder:
             return (t.validate(t.from_text(text, _ElemNs(elem, self.namespaces))),)
         except ValueError as e:
             if step is not None:
-                self.fail([], "invalid-value", _msg(e), _app_tag(e))
+                self.fail([], "invalid-value", protected_message(sn, _msg(e)), _app_tag(e))
             return None
 
     def anydata(self, elem: Any, parent_ns: str, step: str) -> dict[str, Any]:

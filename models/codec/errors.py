@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from models.errors import protected_message
 from models.schema import Kind, SchemaNode
 
 # RFC 6241 Appendix A error-tags: a pydantic error of one of these types keeps it as the tag.
@@ -191,13 +192,29 @@ def base_path(node: SchemaNode) -> str:
     return node.path() if node.module else ""
 
 
-def _message(e: Any) -> str:
+def _message(e: Any, root: SchemaNode) -> str:
     name = next((x for x in reversed(e["loc"]) if isinstance(x, str)), "")
     if e["type"] == "missing":
         return f"missing element {name!r}"
     if e["type"] == "extra_forbidden":
         return f"unknown element {name!r}"
-    return str(e["msg"])
+    node = _node_at(e["loc"], root)
+    return str(e["msg"]) if node is None else protected_message(node, str(e["msg"]))
+
+
+def _node_at(loc: Sequence[str | int], root: SchemaNode) -> SchemaNode | None:
+    """The schema node a pydantic ``loc`` ends in (list indexes and union labels skipped)."""
+    node = root
+    for item in loc:
+        if node.kind in (Kind.LEAF, Kind.LEAF_LIST, Kind.ANYDATA, Kind.ANYXML):
+            break
+        if not isinstance(item, str) or "[" in item:
+            continue
+        child = _child_by_name(node, item)
+        if child is None:
+            return None
+        node = child
+    return node
 
 
 def from_validation_error(err: ValidationError, root_node: SchemaNode, data: Any) -> InstanceError:
@@ -216,5 +233,5 @@ def from_validation_error(err: ValidationError, root_node: SchemaNode, data: Any
             if e["msg"] not in prev.message:
                 issues[(path, tag)] = Issue(path, f"{prev.message}; {e['msg']}", tag, prev.app_tag)
             continue
-        issues[(path, tag)] = Issue(path, _message(e), tag, app_tag)
+        issues[(path, tag)] = Issue(path, _message(e, root_node), tag, app_tag)
     return InstanceError(issues.values())
