@@ -22,6 +22,8 @@ from models.instance import InstanceNode, find, root_node
 from models.schema import Kind, SchemaNode
 from models.types import UnionType
 from models.xpath import NameTest, iter_nodes, parse, resolve_prefixes
+from models.xpath.ast import BinaryOp, FilterPath, FunctionCall, Literal, Negate, Number
+from models.xpath.ast import Path as XPath
 from models.xpath.ast import Step as XStep
 from models.xpath.evaluate import eval_expr, evaluate
 
@@ -45,6 +47,7 @@ class _Validator:
         self.errors: list[YangdError] = []
         self.seen_local: set[InstanceNode] = set()
         self.seen_subtree: set[InstanceNode] = set()
+        self.constant: dict[int, bool] = {}  # id(XPathExpr) → its value in this tree
 
     def err(self, tag: str, msg: str, path: str, app_tag: str | None = None, **info: Any) -> None:
         self.errors.append(YangdError(tag, msg, path, app_tag, info=info))
@@ -133,7 +136,7 @@ class _Validator:
         if not child.when:
             return True
         hypo = InstanceNode(child, None, parent, self.bundle)
-        return all(eval_expr(w, hypo, self.bundle.schema) for w in child.when)
+        return all(self.truth(w, hypo) for w in child.when)
 
     def terminal(self, node: InstanceNode) -> None:
         sn = node.schema
@@ -156,14 +159,24 @@ class _Validator:
             self.err("data-missing", f"leafref {d['path']} has no instance with value {node.text()!r}",
                      node.path(), "instance-required")
 
+    def truth(self, x: Any, node: InstanceNode) -> bool:
+        """``eval_expr``, once per tree for an expression no context can change (e.g. RFC
+        8519's ``derived-from-or-self(/acls/acl/type, …)`` on every ACE's matches)."""
+        if not _context_free(x):
+            return eval_expr(x, node, self.bundle.schema)
+        got = self.constant.get(id(x))
+        if got is None:
+            got = self.constant[id(x)] = eval_expr(x, node, self.bundle.schema)
+        return got
+
     def exprs(self, node: InstanceNode, sn: SchemaNode) -> None:
         for w in sn.when:
-            if not eval_expr(w, node, self.bundle.schema):
+            if not self.truth(w, node):
                 self.err("operation-failed", f"when {w.xpath!r} is false, so {sn.name} must not exist",
                          node.path(), "when-violation")
                 return
         for m in sn.must:
-            if not eval_expr(m, node, self.bundle.schema):
+            if not self.truth(m, node):
                 self.err("operation-failed", m.error_message or f"must {m.xpath!r} is not satisfied",
                          node.path(), m.error_app_tag or "must-violation")
 
@@ -256,6 +269,45 @@ def _refs(t: dict[str, Any]) -> Iterator[dict[str, Any]]:
 @lru_cache(maxsize=4096)
 def _leafref_ast(path: str, prefixes: tuple[tuple[str, str], ...], module: str) -> Any:
     return resolve_prefixes(parse(path), dict(prefixes), module)
+
+
+# Functions whose value depends only on their arguments (with arguments given): an expression
+# built from these, literals and absolute paths is the same for every context node.
+_PURE = frozenset({
+    "boolean", "ceiling", "concat", "contains", "count", "derived-from", "derived-from-or-self",
+    "false", "floor", "normalize-space", "not", "number", "re-match", "round", "starts-with",
+    "string", "string-length", "substring", "substring-after", "substring-before", "sum",
+    "translate", "true",
+})
+_CONTEXT_FREE: dict[int, tuple[Any, bool]] = {}
+
+
+def _context_free(x: Any) -> bool:
+    """Whether the must/when expression ``x`` (an XPathExpr) has one value per tree: no
+    relative top-level path, no current(), no function that reads the context."""
+    got = _CONTEXT_FREE.get(id(x))
+    if got is None or got[0] is not x:
+        got = _CONTEXT_FREE[id(x)] = (x, _free(x.ast))
+    return got[1]
+
+
+def _free(e: Any) -> bool:
+    if any(isinstance(n, FunctionCall) and n.name == "current" for n in iter_nodes(e)):
+        return False
+    match e:
+        case Literal() | Number():
+            return True
+        case FunctionCall(name=name, args=args):
+            return (name in ("true", "false") or (name in _PURE and bool(args))) and all(_free(a) for a in args)
+        case BinaryOp(left=left, right=right):
+            return _free(left) and _free(right)
+        case Negate(expr=inner):
+            return _free(inner)
+        case XPath(absolute=absolute):
+            return bool(absolute)  # its predicates are evaluated on its own nodes
+        case FilterPath(primary=primary):
+            return _free(primary)
+    return False
 
 
 def _choices(sn: SchemaNode) -> Iterator[SchemaNode]:
