@@ -163,7 +163,7 @@ class Cluster:
             return
         self._stop.set()
         if self.pg:
-            self._wake()
+            self.announce()
         for t in self._threads:
             if t.ident is not None:
                 t.join(5)
@@ -177,7 +177,11 @@ class Cluster:
         except StoreError:
             log.exception("unregistering instance %s failed", self.id)
 
-    def _wake(self) -> None:
+    def announce(self) -> None:
+        """Tell every follower (this instance's and the others') to read the database now: a
+        change that is not a commit or a lock (e.g. startup written) has no NOTIFY of its own."""
+        if not self.pg:  # one instance: nobody to tell
+            return
         try:
             self.store.run("waking the follower", lambda s: cs.notify(s, self.channel, "w"),
                            write=True)

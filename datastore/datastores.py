@@ -314,7 +314,9 @@ class Datastores:
                 self._catch_up(self.store.records_between(self.head, r.head))
             if r.pending != self._seen_pending and gen == self._pending_gen:
                 self._set_pending(r.pending)  # changed in the database since last seen
-            if r.startup != self._startup_seen:  # copy-config/delete-config on any instance
+            # copy-config/delete-config on any instance (this one's own writes leave
+            # _startup_seen behind: presence is compared too, or a delete elsewhere is missed)
+            if r.startup != self._startup_seen or (r.startup is None) != (self.startup is None):
                 self._startup_seen = r.startup
                 text = self.store.get_datastore("startup")
                 self.startup = self.decode_tree(text) if text is not None else None

@@ -10,12 +10,12 @@ asks it for protocol operations and the notification paths for each event.
 Who is checked:
 - a *recovery session* (§2.5: a user named in ``recovery_users``, e.g. root) and internal
   sessions (transport "internal": yangd itself) bypass NACM;
-- *factory state*: while running holds no /ietf-netconf-acm:nacm container (a new install),
-  every authenticated user has full access, as if in a permit-all "admin" group. Writing
-  /nacm (any leaf of it) switches the RFC 8341 rules on with the YANG defaults: enable-nacm
-  true, read-default permit, write-default deny, exec-default permit; so the first NACM edit
-  must put its author in a group with a permitting rule-list (or the author becomes read-only
-  — the recovery user can repair that).
+- without /ietf-netconf-acm:nacm in running: ``yangd serve`` (``factory_open`` False) applies
+  the YANG defaults, RFC 8341 §3.5 as written: enabled, read permit, write deny, exec
+  permit; it writes a factory /nacm with its first commit (an ``admin`` group of the first
+  users and a permit-all rule-list, server/users.py), so a new install is administrable and
+  a deleted /nacm locks writes, never opens them. An embedded ``Datastores`` (the library,
+  most tests) keeps ``factory_open`` True: no /nacm, nothing checked.
 
 The configuration is compiled once per running version of /nacm and group set (cache keyed
 on the /nacm subtree object, which copy-on-write keeps identical until it is edited), into
@@ -58,6 +58,11 @@ class Nacm:
         self._cache_of: Any = None  # the /nacm subtree the cache was built from
         self._deny: dict[int, str | None] = {}  # schema node id → default-deny in force
         self._attached = False
+        # No /nacm in running: True, nothing is checked (an embedded datastore, the test
+        # suite); False, the YANG defaults hold (RFC 8341 §3.5: enabled, write-default deny).
+        # `yangd serve` sets False and writes a factory /nacm with its first users.
+        self.factory_open = True
+        self._defaults: Any = None  # an empty /nacm: every leaf at its YANG default
         # called on each refused write, operation or notification (not on pruned reads):
         # (user, transport, session id, operation, path)
         self.listeners: list[Callable[[str, str, int | None, str, str | None], None]] = []
@@ -67,9 +72,11 @@ class Nacm:
             self._node = None
 
     def configure(self, groups: Mapping[str, Sequence[str]] | None = None,
-                  recovery_users: Iterable[str] = ()) -> None:
+                  recovery_users: Iterable[str] = (), factory_open: bool | None = None) -> None:
         """Groups from the server's config file (group → users; used as external groups,
-        §3.4.4 step 4) and the recovery users (§2.5)."""
+        §3.4.4 step 4), the recovery users (§2.5), and what an absent /nacm means."""
+        if factory_open is not None:
+            self.factory_open = factory_open
         by_user: dict[str, set[str]] = {}
         for g, users in (groups or {}).items():
             for u in users:
@@ -89,7 +96,13 @@ class Nacm:
         if transport == "internal" or user in self.recovery_users:
             return None
         nacm = self.config_of(running)
-        if nacm is None or nacm.enable_nacm is False:
+        if nacm is None:
+            if self.factory_open or self._node is None:
+                return None
+            if self._defaults is None:
+                self._defaults = self._node.cls()
+            nacm = self._defaults
+        if nacm.enable_nacm is False:
             return None
         with self._lock:
             if self._cache_of is not nacm:

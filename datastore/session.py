@@ -332,6 +332,7 @@ class Session:
                     raise YangdErrors(errors)
                 ds.store.set_datastore("startup", ds.encode_tree(tree))
                 ds.startup = tree
+                ds.cluster.announce()
 
     def delete_config(self, target: str) -> None:
         self._check_open()
@@ -343,6 +344,7 @@ class Session:
             self._check_tree(self._tree("startup"), self.ds.empty())
             self.ds.store.delete_datastore("startup")
             self.ds.startup = None
+            self.ds.cluster.announce()
 
     # ---- locks (RFC 6241 §7.5, §7.6) -----------------------------------------------------------
     def lock(self, target: str) -> None:

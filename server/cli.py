@@ -128,7 +128,7 @@ def serve(
     from server.metrics import metrics_for
 
     metrics_for(ds).watch_drivers(drivers.drivers)  # phase latencies from the first full sync on
-    ds.nacm.configure(cfg.nacm_groups, cfg.nacm_recovery_users)  # RFC 8341 (datastore/nacm.py)
+    ds.nacm.configure(cfg.nacm_groups, cfg.nacm_recovery_users, factory_open=False)  # RFC 8341 (datastore/nacm.py)
     drivers.attach(ds)  # start + full sync; a failing driver is logged and re-synced on its next commit
     if drivers.drivers:
         log.info("southbound drivers: %s", ", ".join(d.name for d in drivers.drivers))

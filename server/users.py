@@ -234,12 +234,33 @@ def _merge_users(ds: Datastores, entries: list[dict[str, Any]], comment: str) ->
     node = ds.bundle.node("/ietf-system:system")
     edits = edit_from_json(ds.bundle, node, {"authentication": {"user": entries}})
     with ds.lock:
+        edits += _factory_nacm(ds, [e["name"] for e in entries])
         result = apply_edit(ds.bundle, ds.running, edits)
         if not result.changes:
             return None
         cid = ds.commit_tree(result.tree, result.changes, CommitMeta(comment=comment))
         ds.rebase_candidate()
         return cid
+
+
+def _factory_nacm(ds: Datastores, admins: list[str]) -> list[Any]:
+    """The factory NACM configuration (RFC 8341), written with a new install's first users:
+    they form the ``admin`` group, which a permit-all rule-list lets do everything. Without
+    it the YANG defaults (write deny) would leave nobody able to configure anything. Only on
+    an empty datastore: a /nacm an administrator removed later is not brought back."""
+    from models.edit import edit_from_json
+
+    try:
+        node = ds.bundle.node("/ietf-netconf-acm:nacm")
+    except KeyError:
+        return []
+    if ds.nacm.factory_open or ds.head != 0 or getattr(ds.running, node.py_name, None) is not None:
+        return []  # factory_open: no /nacm means no checks (not `yangd serve`)
+    return edit_from_json(ds.bundle, node, {
+        "groups": {"group": [{"name": "admin", "user-name": admins}]},
+        "rule-list": [{"name": "admin", "group": ["admin"], "rule": [
+            {"name": "permit-all", "module-name": "*", "access-operations": "*", "action": "permit",
+             "comment": "factory default: the first users administer yangd"}]}]})
 
 
 def import_users_file(ds: Datastores, path: Path) -> int | None:

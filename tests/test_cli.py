@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 YANGD = str(Path(sys.executable).with_name("yangd"))
@@ -268,3 +271,60 @@ def test_serve_logs_json_lines(tmp_path: Path) -> None:
     start = next(d for d in lines if "head commit" in d["message"])
     assert start["level"] == "info" and start["logger"] == "yangd" and start["time"].endswith("Z")
     assert any(d["message"] == "shutting down" for d in lines)
+
+
+def test_serve_writes_factory_nacm_and_applies_rfc8341_defaults(tmp_path: Path) -> None:
+    """`yangd serve`: the first users get a factory /nacm (admin group, permit-all); a user
+    added later is in no group, so the YANG default write-deny holds for them (RFC 8341
+    §3.5); deleting /nacm then locks writes, it does not open them."""
+    import time
+
+    from ncclient import manager
+    from ncclient.operations import RPCError
+
+    nc = "urn:ietf:params:xml:ns:netconf:base:1.0"
+    acm = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
+    iface = (f'<config xmlns="{nc}"><interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces" '
+             'xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type"><interface><name>{n}</name>'
+             "<type>ianaift:ethernetCsmacd</type></interface></interfaces></config>")
+    data = tmp_path / "data"
+    assert yangd("users", "add", "admin", "--password-stdin", "--data-dir", str(data), stdin="s3cret\n").returncode == 0
+    port, rport = _free_port(), _free_port()
+    proc = subprocess.Popen([YANGD, "serve", "--data-dir", str(data), "--netconf-listen", f"127.0.0.1:{port}",
+                             "--restconf-listen", f"127.0.0.1:{rport}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+
+    def connect(user: str, password: str) -> Any:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return manager.connect(host="127.0.0.1", port=port, username=user, password=password,
+                                       hostkey_verify=False, look_for_keys=False, allow_agent=False, timeout=10)
+            except Exception:
+                assert proc.poll() is None and time.monotonic() < deadline, "yangd serve did not start"
+                time.sleep(0.3)
+
+    try:
+        with connect("admin", "s3cret") as m:
+            conf = m.get_config(source="running", filter=("subtree", f'<nacm xmlns="{acm}"/>')).data_xml
+            assert "<name>admin</name>" in conf and "<user-name>admin</user-name>" in conf
+            assert "<action>permit</action>" in conf
+            m.edit_config(target="candidate", config=iface.format(n="eth0"))
+            m.commit()
+        assert yangd("users", "add", "bob", "--password-stdin", "--data-dir", str(data), stdin="b0b\n").returncode == 0
+        with connect("bob", "b0b") as b:  # imported while running; in no group
+            assert "<name>eth0</name>" in b.get_config(source="running").data_xml  # read-default permit
+            with pytest.raises(RPCError) as e:
+                b.edit_config(target="running", config=iface.format(n="eth1"))
+            assert e.value.tag == "access-denied"
+        with connect("admin", "s3cret") as m:  # the admin removes /nacm: writes lock, not open
+            m.edit_config(target="candidate", config=f'<config xmlns="{nc}" xmlns:nc="{nc}">'
+                          f'<nacm xmlns="{acm}" nc:operation="delete"/></config>')
+            m.commit()
+            with pytest.raises(RPCError) as e:
+                m.edit_config(target="candidate", config=iface.format(n="eth2"))
+                m.commit()
+            assert e.value.tag == "access-denied"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

@@ -176,7 +176,8 @@ def test_load_diff_confirmed_rollback_commit_rollback_history(clean: Yangd, tmp_
     assert back["transport"] == "internal" and back["user"] == "yangd"
     assert back["comment"] == f"rollback to commit {start}: confirmed commit was not confirmed in time"
     shown = y.run("show", "running", "-f", "set").stdout.splitlines()
-    assert [ln for ln in shown if not ln.startswith("set ietf-system:")] == []  # only the users
+    # only the users and the factory NACM configuration (commit 1)
+    assert [ln for ln in shown if not ln.startswith(("set ietf-system:", "set ietf-netconf-acm:"))] == []
     # commit again, for good this time, then change it
     assert y.run("load", write(tmp_path, "if.json", json.dumps(IF_JSON))).exit_code == 0
     r = y.run("commit", "-m", "eth0 for good", "--label", f"good-{start}", "--json")
@@ -240,9 +241,11 @@ def test_confirm_keeps_and_cancel_reverts(clean: Yangd, tmp_path: Path) -> None:
 def test_show_formats_and_paths(clean: Yangd, tmp_path: Path) -> None:
     y = clean
     y.run("load", write(tmp_path, "if.json", json.dumps(IF_JSON)))
-    assert set(y.json("show")) == {"ietf-system:system"}  # running: the users, nothing committed
+    # running: the users and the factory NACM configuration, nothing committed
+    assert set(y.json("show")) == {"ietf-system:system", "ietf-netconf-acm:nacm"}
     cand = y.json("show", "candidate")
-    assert cand.pop("ietf-system:system") and cand == IF_JSON  # the users, and the loaded file
+    assert cand.pop("ietf-system:system") and cand.pop("ietf-netconf-acm:nacm")
+    assert cand == IF_JSON  # and the loaded file
     xml = y.run("show", "candidate", "ietf-interfaces:interfaces/interface=lo1", "-f", "xml").stdout
     assert "<name>lo1</name>" in xml and "eth0" not in xml
     assert xml.startswith('<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"')

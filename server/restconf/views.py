@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datastore.history import commits_state
-from datastore.operational import operational
+from datastore.operational import with_state
 from datastore.path import Path
 from datastore.session import Session
 from datastore.tree import get_at, set_at
@@ -92,17 +92,17 @@ def _source(session: Session, bundle: Bundle, res: Resource, src: Source, conten
 
 
 def _with_state(session: Session, bundle: Bundle, tree: YangModel, res: Resource) -> YangModel:
-    """The operational view of ``tree`` at ``res``: read only there, so it is computed from
-    the resource alone (placed in an otherwise empty tree) and the providers' state, not
-    from the whole datastore (its defaults filled: O(datastore) for every GET)."""
+    """``tree`` with the providers' state at ``res`` merged in, defaults not filled (the
+    with-defaults parameter decides those, as for NETCONF <get>): computed from the resource
+    alone (placed in an otherwise empty tree), not from the whole datastore."""
     providers = list(session.ds.state_providers)
     if not res.path:
-        return operational(bundle, tree, providers).tree
+        return with_state(bundle, tree, providers)
     if not holds_state(res.path[-1].node):  # configuration only: running is the answer,
         return tree  # without asking every provider (some read a database) on every GET
     value = get_at(tree, res.path)
     part = set_at(session.ds.empty(), res.path, value) if value is not None else session.ds.empty()
-    return operational(bundle, part, providers).tree
+    return with_state(bundle, part, providers)
 
 
 _STATE_BELOW: dict[int, bool] = {}

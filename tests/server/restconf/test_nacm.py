@@ -171,3 +171,14 @@ def test_sse_events_pruned(both: Both) -> None:
         assert "ietf-netconf-notifications:netconf-config-change" not in got
         assert "nc-notifications:replayComplete" in got
     assert both.ds.nacm.denied_notifications >= 1
+
+
+def test_with_defaults_unchanged_while_nacm_applies(run: Running) -> None:
+    """NACM being on (it adds a state provider: its counters) does not turn the basic mode
+    (explicit, RFC 8040 §4.8.9) into report-all: a default in use is not shown unasked."""
+    with client(run, "olga") as olga, run.client() as admin:
+        for c in (olga, admin):
+            entry = c.get(f"{IF}/interface=eth0").json()["ietf-interfaces:interface"][0]
+            assert "enabled" not in entry, entry
+            entry = c.get(f"{IF}/interface=eth0", params={"with-defaults": "report-all"}).json()
+            assert entry["ietf-interfaces:interface"][0]["enabled"] is True
