@@ -496,7 +496,12 @@ def test_fuzz_over_ssh(nc_server: Running) -> None:
             if raw.reader.at_eof():
                 conn.close()
                 raw, conn = await open_raw(nc_server)
-            raw.send(msg)
+            try:
+                raw.send(msg)
+            except BrokenPipeError:  # the server ended the session (its last reply said why)
+                conn.close()         # between at_eof() and the send: a new one for this case
+                raw, conn = await open_raw(nc_server)
+                raw.send(msg)
             reply = await raw.recv(timeout=10)  # TimeoutError: a hang
             if reply is None:  # closed (close-session, say): a new session
                 conn.close()
