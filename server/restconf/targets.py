@@ -80,11 +80,16 @@ def tree_of(state: RestconfState, session: Session, target: Target) -> YangModel
     return _datastore(state, session, target).tree
 
 
-def _resource(state: RestconfState, ds: _Tree, path: Path) -> Validators:
-    """Validators of the configuration resource at ``path`` (empty: the datastore)."""
+def _resource(state: RestconfState, ds: _Tree, path: Path, session: Session) -> Validators:
+    """Validators of the configuration resource at ``path`` (empty: the datastore). Under NACM
+    the tag is of what the user may read (RFC 8341 §3.4.5): a change to a node hidden from
+    them does not change their entity tag, which would tell them it happened."""
+    acc = session.access
+    tree = ds.tree if acc is None else acc.prune(ds.tree)
     if not path:
-        return Validators(ds.tag or "d" + state.versions.digest(ds.tree), "", ds.modified)
-    value = get_at(ds.tree, path)
+        tag = ds.tag if acc is None else None
+        return Validators(tag or "d" + state.versions.digest(tree), "", ds.modified)
+    value = get_at(tree, path)
     return Validators(None if value is None else "d" + state.versions.digest(value), "", ds.modified)
 
 
@@ -104,7 +109,7 @@ def read_reply(request: Request, state: RestconfState, session: Session, target:
         and (node is None or node.config)
     body: bytes | None = None
     if config:
-        v = replace(_resource(state, cur, res.path), rep=rep_of(media))
+        v = replace(_resource(state, cur, res.path, session), rep=rep_of(media))
         if v.tag is None:  # config absent (state only, or a default): tag what is sent
             body = read(session, res, params, media, src)
             v = Validators(body_tag(body), "", cur.modified)
@@ -129,7 +134,8 @@ def check_edit(request: Request, state: RestconfState, session: Session, target:
     headers = request.headers
     if not any(h in headers for h in ("if-match", "if-none-match", "if-unmodified-since")):
         return
-    check_preconditions(headers, request.method, _resource(state, _datastore(state, session, target), path))
+    check_preconditions(headers, request.method,
+                        _resource(state, _datastore(state, session, target), path, session))
 
 
 def apply(session: Session, target: Target, edits: Sequence[EditNode], missing: Path | None = None) -> None:
@@ -154,5 +160,5 @@ def apply(session: Session, target: Target, edits: Sequence[EditNode], missing: 
 def edit_headers(request: Request, state: RestconfState, session: Session, target: Target,
                  path: Path) -> Mapping[str, str]:
     """ETag and Last-Modified of the resource at ``path`` after an edit (RFC 8040 B.2)."""
-    v = _resource(state, _datastore(state, session, target), path)
+    v = _resource(state, _datastore(state, session, target), path, session)
     return headers_of(replace(v, rep=rep_of(reply_media(request))))

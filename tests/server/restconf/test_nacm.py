@@ -182,3 +182,25 @@ def test_with_defaults_unchanged_while_nacm_applies(run: Running) -> None:
             assert "enabled" not in entry, entry
             entry = c.get(f"{IF}/interface=eth0", params={"with-defaults": "report-all"}).json()
             assert entry["ietf-interfaces:interface"][0]["enabled"] is True
+
+
+def test_entity_tags_follow_only_what_the_user_may_read(run: Running) -> None:
+    """A change to a node hidden from a user leaves their ETags alone (they would tell them it
+    happened); a change they can see moves them, and If-Match with their tag works."""
+    with client(run, "olga") as olga, run.client() as admin:
+        def tags(c: httpx.Client) -> tuple[str, str]:
+            return c.get(IF).headers["etag"], c.get("/restconf/data").headers["etag"]
+
+        olga_before, admin_before = tags(olga), tags(admin)
+        r = send(admin, "PATCH", f"{IF}/interface=secret",
+                 {"ietf-interfaces:interface": [{"name": "secret", "description": "hidden change"}]})
+        assert r.status_code == 204, r.text
+        assert tags(olga) == olga_before  # nothing she can read changed
+        assert all(a != b for a, b in zip(tags(admin), admin_before, strict=True))
+        r = send(admin, "PATCH", f"{IF}/interface=eth0",
+                 {"ietf-interfaces:interface": [{"name": "eth0", "description": "visible"}]})
+        assert r.status_code == 204, r.text
+        after = tags(olga)
+        assert after[0] != olga_before[0] and after[1] != olga_before[1]
+        r = olga.get(IF, headers={"If-None-Match": after[0]})
+        assert r.status_code == 304
