@@ -4,6 +4,7 @@ port on 127.0.0.1, its asyncio loop in a background thread; and client helpers."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -42,34 +43,46 @@ class Running:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
-@pytest.fixture
-def nc_server(tmp_path: Path) -> Iterator[Running]:
+@contextlib.contextmanager
+def netconf_server(tmp_path: Path, users: dict[str, str] | None = None, **overrides: Any) -> Iterator[Running]:
+    """A real yangd NETCONF server on a free port, with ``users`` (besides the admin) and
+    Config ``overrides``; closed, with its loop and store, on exit."""
     data = tmp_path / "data"
     add_user(data, USER, PASSWORD)
+    for name, password in (users or {}).items():
+        add_user(data, name, password)
     ds = Datastores(g.B, Store.open(f"sqlite:///{data / 'yangd.db'}"))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    for _attempt in range(5):
-        port = free_port()
-        cfg = Config(data_dir=data, netconf_listen=f"127.0.0.1:{port}", hello_timeout=10,
-                     max_message_size=1024 * 1024)
-        try:
-            srv = asyncio.run_coroutine_threadsafe(serve(cfg, ds), loop).result(10)
-            break
-        except OSError:
-            continue
-    else:
-        raise RuntimeError("could not start the server")
-    run = Running(srv, ds, loop, port, data)
     try:
-        yield run
+        for _attempt in range(5):
+            port = free_port()
+            cfg = Config(data_dir=data, netconf_listen=f"127.0.0.1:{port}",
+                         **{"hello_timeout": 10, "max_message_size": 1024 * 1024, **overrides})
+            try:
+                srv = asyncio.run_coroutine_threadsafe(serve(cfg, ds), loop).result(10)
+                break
+            except OSError:
+                continue
+        else:
+            raise RuntimeError("could not start the server")
+        run = Running(srv, ds, loop, port, data)
+        try:
+            yield run
+        finally:
+            run.call(srv.close())
     finally:
-        run.call(srv.close())
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
         ds.close()
+
+
+@pytest.fixture
+def nc_server(tmp_path: Path) -> Iterator[Running]:
+    with netconf_server(tmp_path) as run:
+        yield run
 
 
 def connect(run: Running, **kw: Any) -> Any:

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +19,8 @@ import pytest
 from lxml import etree
 from ncclient.operations.rpc import RPCError
 
-import models.generated as g
-from datastore.datastores import Datastores
-from datastore.store import Store
-from server.config import Config, add_user
 from server.netconf.framing import encode_chunked, encode_eom
-from server.netconf.server import serve
-from tests.server.conftest import PASSWORD, USER, Running, connect, free_port
+from tests.server.conftest import PASSWORD, USER, Running, connect, netconf_server
 from tests.server.helpers import IF, NC, iface, names
 from tests.server.test_bad_input import HELLO_10, HELLO_11, Raw, err, open_raw
 
@@ -36,36 +30,9 @@ GET = f'<rpc message-id="{{}}" xmlns="{NC}"><get-config><source><running/></sour
 
 @contextlib.contextmanager
 def server(tmp_path: Path, **overrides: Any) -> Iterator[Running]:
-    """A real yangd NETCONF server with the given configuration overrides."""
-    data = tmp_path / "data"
-    add_user(data, USER, PASSWORD)
-    add_user(data, BOB, BOB_PW)
-    ds = Datastores(g.B, Store.open(f"sqlite:///{data / 'yangd.db'}"))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        for _attempt in range(5):
-            port = free_port()
-            cfg = Config(data_dir=data, netconf_listen=f"127.0.0.1:{port}",
-                         **{"hello_timeout": 10, "max_message_size": 64 * 1024, **overrides})
-            try:
-                srv = asyncio.run_coroutine_threadsafe(serve(cfg, ds), loop).result(10)
-                break
-            except OSError:
-                continue
-        else:
-            raise RuntimeError("could not start the server")
-        run = Running(srv, ds, loop, port, data)
-        try:
-            yield run
-        finally:
-            run.call(srv.close())
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-        ds.close()
+    """A real yangd NETCONF server (users admin and bob) with the given configuration overrides."""
+    with netconf_server(tmp_path, {BOB: BOB_PW}, **{"max_message_size": 64 * 1024, **overrides}) as run:
+        yield run
 
 
 def go(coro: Any) -> Any:

@@ -7,6 +7,7 @@ independently of yangd with ``ip -n NS -j ...`` and ``ip netns exec NS sysctl``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import uuid
@@ -61,14 +62,21 @@ def snapshot(ns: str) -> dict[str, tuple[Any, ...]]:
             for n, li in links(ns).items()}
 
 
-@pytest.fixture
-def netns() -> Iterator[str]:
+@contextlib.contextmanager
+def new_netns() -> Iterator[str]:
+    """A network namespace of the test's own, deleted afterwards."""
     name = f"yangd-t-{uuid.uuid4().hex[:8]}"
     sh("ip", "netns", "add", name)
     try:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    with new_netns() as name:
+        yield name
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from southbound.manager import DriverManager, drivers_from_config
 from southbound.stacks import StacksDriver
 from southbound.testdriver import FlakyDriver
 from tests.server.conftest import Running, connect, nc_server  # noqa: F401 (a fixture)
-from tests.southbound.conftest import ip, sh
+from tests.southbound.conftest import ip, new_netns, sh
 
 ROOT = "/yangd-stacks:stacks"
 YS = "urn:yangd:params:xml:ns:yang:yangd-stacks"
@@ -85,12 +84,8 @@ def kernel(ns: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
 
 @pytest.fixture
 def server_ns() -> Iterator[str]:
-    name = f"yangd-t-{uuid.uuid4().hex[:8]}"
-    sh("ip", "netns", "add", name)
-    try:
+    with new_netns() as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
 @pytest.fixture
