@@ -21,6 +21,8 @@ from models.yanglist import YangList
 
 __all__ = ["Pruning", "chain_of"]
 
+_BLANKED_MAX = 4  # (list, hidden children) pairs children whose entry copies are kept (Nacm.blanked)
+
 
 class Pruning:
     """Read pruning over the decisions of an Access (its subclass supplies them)."""
@@ -32,6 +34,7 @@ class Pruning:
         self._pruned: tuple[Any, Any] = (None, None)  # (tree, its pruned copy): the last read
         self._work_memo: dict[int, tuple[tuple[SchemaNode, bool | None], ...]] = {}
         self._bind_memo: dict[int, tuple[Rule, ...]] = {}
+        self._blank_memo: dict[int, tuple[str, ...] | None] = {}
         self._subs: dict[tuple[int, tuple[bool, ...]], Pruning] = {}
         self._lists: dict[int, tuple[Any, Any]] = {}  # list schema node → (value, pruned)
         self._entries: dict[int, dict[int, tuple[Any, Any]]] = {}  # … → {id(entry): (entry, pruned)}
@@ -80,7 +83,7 @@ class Pruning:
             new = self._prune_value(c, v, path, s)
             if new is not v:
                 updates[c.py_name] = new
-        return obj.model_copy(update=updates) if updates else obj
+        return obj.replace(**updates) if updates else obj
 
     def _prune_value(self, c: SchemaNode, v: Any, path: Path, s: bool | None) -> Any:
         if s is False:
@@ -128,6 +131,7 @@ class Pruning:
                 left = [x for x in (repl.get(v.key_of(e), e) for e in v) if x is not None]
                 return YangList(left, v.key_names) if left else None
         kept: list[Any] = []
+        kept_keys: list[tuple[Any, ...]] = []
         changed = False
         # entries no rule names all share the "no keyed rule matched" rules
         common = self._specialize(c, (False,) * len(binds)) if named is not None else None
@@ -136,12 +140,28 @@ class Pruning:
         # a few entries, the others (the same immutable objects) are not pruned again.
         prev = self._entries.get(id(c), {}) if top else {}
         memo: dict[int, tuple[Any, Any]] = {}
-        for e in v:
+        # Without keyed rules here, every entry meets the same rules: when those only hide
+        # some of its children whatever their values, an entry is one copy without them.
+        plain = common if common is not None else None if binds else self
+        blank = plain._blanks(c) if plain is not None else None
+        # Such copies depend on nothing but the entry and the children cut, so they outlive
+        # this Access: a NACM change that still hides the same children reuses them.
+        shared_key = (id(c), blank)
+        old_copies = self.nacm.blanked.get(shared_key, {}) if top and blank else {}
+        copies: dict[int, tuple[Any, Any]] = {}
+        for key, e in zip(v.keys(), v, strict=True):
             hit = prev.get(id(e))
             if hit is not None and hit[0] is e:
                 e2 = hit[1]
+            elif blank is not None and key not in named_set:
+                hit = old_copies.get(id(e))
+                if hit is not None and hit[0] is e:
+                    e2 = hit[1]
+                else:
+                    e2 = _without(e, blank)
+                if top:
+                    copies[id(e)] = (e, e2)
             else:
-                key = v.key_of(e)
                 p = (*path, Step(c, key))
                 if common is not None and key not in named_set:
                     sub = common
@@ -150,14 +170,35 @@ class Pruning:
                 e2 = sub._prune_entry(c, e, p)
             if top:
                 memo[id(e)] = (e, e2)
-            changed = changed or e2 is not e
-            if e2 is not None:
-                kept.append(e2)
+            if e2 is not e:
+                changed = True
+                if e2 is None:
+                    continue
+            kept.append(e2)
+            kept_keys.append(key)
         if top:
             self._entries[id(c)] = memo
+            if copies:
+                kept_copies = self.nacm.blanked
+                kept_copies.pop(shared_key, None)
+                while len(kept_copies) >= _BLANKED_MAX:  # the oldest cut goes first
+                    kept_copies.pop(next(iter(kept_copies)), None)
+                kept_copies[shared_key] = copies
         if not changed:
             return v
-        return YangList(kept, v.key_names) if kept else None
+        return v.subset(kept, kept_keys) if kept else None
+
+    def _blanks(self, c: SchemaNode) -> tuple[str, ...] | None:
+        """The children every entry of list ``c`` loses, when reading an entry is allowed
+        and nothing else in it depends on data (all decided on the schema); else None."""
+        k = id(c)
+        if k not in self._blank_memo:
+            work = self._work(c)
+            got = None
+            if self.static(READ, c) is True and work and all(s is False for _, s in work):
+                got = tuple(x.py_name for x, _ in work)
+            self._blank_memo[k] = got
+        return self._blank_memo[k]
 
     def _prune_entry(self, c: SchemaNode, e: YangModel, p: Path) -> YangModel | None:
         s = self.static(READ, c)
@@ -250,3 +291,30 @@ def chain_of(node: SchemaNode) -> tuple[SchemaNode, ...]:
         n = n.parent
     out.reverse()
     return tuple(out)
+
+
+_new_object = object.__new__
+_set = object.__setattr__
+
+
+def _without(e: Any, names: tuple[str, ...]) -> Any:
+    """``e`` with the children ``names`` left out (None): ``YangModel.replace`` inlined, as
+    this runs once per entry of a list every entry of which loses them."""
+    d = e.__dict__
+    for n in names:
+        if d[n] is not None:
+            break
+    else:
+        return e
+    d = d.copy()
+    for n in names:
+        d[n] = None
+    new = _new_object(type(e))
+    _set(new, "__dict__", d)
+    # The fields set stay those of ``e``: a child set to None reads as absent either way,
+    # and neither object ever changes the set.
+    _set(new, "__pydantic_fields_set__", e.__pydantic_fields_set__)
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_private__", None)
+    return new
+

@@ -57,6 +57,10 @@ class Nacm:
         self._cache: dict[tuple[int, str], Access | None] = {}
         self._cache_of: Any = None  # the /nacm subtree the cache was built from
         self._deny: dict[int, str | None] = {}  # schema node id → default-deny in force
+        # Read pruning's copies of top-level list entries without the children a rule hides
+        # from every entry, per (list node id, children cut): {id(entry): (entry, copy)};
+        # they hold for any rules that cut the same children (datastore/_nacm_prune.py).
+        self.blanked: dict[tuple[int, tuple[str, ...] | None], dict[int, tuple[Any, Any]]] = {}
         self._attached = False
         # No /nacm in running: True, nothing is checked (an embedded datastore, the test
         # suite); False, the YANG defaults hold (RFC 8341 §3.5: enabled, write-default deny).

@@ -37,8 +37,24 @@ class YangModel(BaseModel):
     __yang__: ClassVar[SchemaNode]
 
     def replace(self, **changes: Any) -> Any:
-        """A copy with fields changed (by Python name), without re-validation."""
-        return self.model_copy(update=changes)
+        """A copy with fields changed (by Python name), without re-validation.
+
+        What ``model_copy(update=changes)`` does for a frozen, extra-forbidding model with no
+        private attributes, in a third of its time: edits and NACM read pruning copy one
+        object per changed entry, tens of thousands per large commit or read.
+        """
+        new = _new_object(type(self))
+        d = self.__dict__.copy()
+        d.update(changes)
+        _set(new, "__dict__", d)
+        _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__.union(changes))
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
+        return new
+
+
+_set = object.__setattr__
+_new_object = object.__new__
 
 
 def check_choices(self: YangModel) -> YangModel:

@@ -176,6 +176,19 @@ class YangList(Generic[E]):
         seq: immutables.Map[Key, int] = immutables.Map({x: i for i, x in enumerate(order)})
         return self._derive(self._entries.set(k, entry), seq, len(order), tuple(order))
 
+    def subset(self, entries: Iterable[E], keys: Iterable[Key]) -> YangList[E]:
+        """A list of ``entries`` with their ``keys``: entries of this list, or replacements
+        with the same keys, in this list's order (the caller guarantees it), so no key is
+        computed or checked again."""
+        if not self._keys:  # keyless: an entry's identity is its key
+            return YangList(entries)
+        new: YangList[E] = YangList.__new__(YangList)
+        new._keys, new._getter, new._em, new._sm = self._keys, self._getter, None, None
+        new._items = tuple(entries)
+        new._order = tuple(keys)
+        new._next = len(new._items)
+        return new
+
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         raise TypeError("YangList fields are built by models.bundle (they need the list's keys)")

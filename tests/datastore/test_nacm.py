@@ -98,6 +98,41 @@ def test_reads_pruned_by_key_and_by_leaf(ds: Datastores) -> None:
     assert olga.get_path(f"{IFS}/interface[name='secret']") is None
 
 
+def test_entry_copies_without_a_hidden_leaf_follow_rule_changes(ds: Datastores) -> None:
+    """Copies of entries without a leaf every entry loses are kept across NACM changes that
+    cut the same leaf, and never reused when the rules cut another one or none."""
+    hide = {"name": "ops", "group": ["ops"], "rule": [
+        rule("hide-secret", "deny", "read", path=f"{IFS}/interface[name='secret']"),
+        rule("hide", "deny", "read", path=f"{IFS}/interface/description")]}
+    ifs = [iface(f"eth{i}", description=f"d{i}", enabled=False) for i in range(5)] + [iface("secret")]
+    setup(ds, nacm(hide), ifs)
+    olga = ds.open_session("olga", "netconf")
+    first = read(olga).interfaces.interface
+    assert [e.description for e in first] == [None] * 5
+    assert [e.enabled for e in first] == [False] * 5 and len(first) == 5
+    assert first.get(("eth3",)).name == "eth3" and first.get(("secret",)) is None
+    # a change of the rules that still hides descriptions: the same copies
+    setup(ds, nacm({**hide, "rule": [*hide["rule"], rule("x", "deny", "exec", module="ietf-system")]}))
+    again = read(olga).interfaces.interface
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    # now "enabled" is hidden instead: new copies, descriptions back
+    hide["rule"][1] = rule("hide", "deny", "read", path=f"{IFS}/interface/enabled")
+    setup(ds, nacm(hide))
+    other = read(olga).interfaces.interface
+    assert [(e.description, e.enabled) for e in other] == [(f"d{i}", None) for i in range(5)]
+    # and nothing hidden: the entries of running themselves
+    setup(ds, nacm({**hide, "rule": hide["rule"][:1]}))
+    plain = read(olga).interfaces.interface
+    assert [(e.description, e.enabled) for e in plain] == [(f"d{i}", False) for i in range(5)]
+    root = ds.open_session("root", "internal")
+    assert all(a is b for a, b in zip(plain, root.get("running").interfaces.interface, strict=False))
+    # an entry changed in running is copied afresh, the others kept
+    edit(root, "running", iface("eth2", description="new"))
+    setup(ds, nacm(hide))
+    after = read(olga).interfaces.interface
+    assert after.get(("eth2",)).description == "new" and after.get(("eth2",)).enabled is None
+
+
 def test_write_default_deny_and_path_of_denied_node(ds: Datastores) -> None:
     setup(ds, nacm(OPS), [iface("eth0")])
     olga, nobody = ds.open_session("olga", "netconf"), ds.open_session("nobody", "netconf")
