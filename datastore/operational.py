@@ -133,7 +133,7 @@ def _merge(bundle: Bundle, node: SchemaNode, a: YangModel | None, b: YangModel |
                 origins[format_path(bundle, (*path, Step(c)))] = origin
         if new is not va:
             updates[c.py_name] = new
-    return a.model_copy(update=updates) if updates else a
+    return a.replace(**updates) if updates else a
 
 
 def _merge_list(bundle: Bundle, node: SchemaNode, a: YangList[Any] | None, b: YangList[Any],

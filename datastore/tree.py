@@ -51,7 +51,7 @@ def with_field(obj: YangModel | None, node: SchemaNode, field: str, value: Any,
         if value is None:
             return None
         obj = empty(node, key)
-    new = obj.model_copy(update={field: value})
+    new = obj.replace(**{field: value})
     if node.kind is Kind.CONTAINER and not node.presence and value is None and is_empty(new):
         return None
     return new
@@ -101,7 +101,7 @@ def _put(obj: YangModel | None, parent: SchemaNode | None, field: str, value: An
          key: tuple[Any, ...] | None) -> YangModel | None:
     if parent is None:  # the root always exists
         assert obj is not None
-        return obj.model_copy(update={field: value})
+        return obj.replace(**{field: value})
     return with_field(obj, parent, field, value, key)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError, core_schema
@@ -36,7 +36,7 @@ class YangModel(BaseModel):
     )
     __yang__: ClassVar[SchemaNode]
 
-    def replace(self, **changes: Any) -> Any:
+    def replace(self, **changes: Any) -> Self:
         """A copy with fields changed (by Python name), without re-validation.
 
         What ``model_copy(update=changes)`` does for a frozen, extra-forbidding model with no
