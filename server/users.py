@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
 import logging
 import secrets
 import threading
@@ -52,6 +54,7 @@ PASSWORD_PATH = USERS_PATH + "/password"
 # SHA-512 crypt with 100k rounds: ~60 ms here, about what a login may cost (glibc's default
 # is 5000, far too few; passlib's 656000 would make every NETCONF login take half a second).
 ROUNDS = 100_000
+_VERIFIED_MAX = 4096  # remembered (user, password) pairs: UserDirectory.verify
 _CRYPT = CryptContext(schemes=["sha512_crypt", "sha256_crypt", "md5_crypt"], default="sha512_crypt",
                       sha512_crypt__rounds=ROUNDS)
 
@@ -147,6 +150,9 @@ class UserDirectory:
         self._tree: Any = None
         self._users: dict[str, User] = {}
         self._lock = threading.RLock()  # a commit listener may look a user up during an import
+        self._secret = secrets.token_bytes(32)
+        self._verified: dict[bytes, str] = {}  # hmac(user, password) → the hash it matched
+        self._checking: dict[bytes, threading.Lock] = {}  # pairs being checked → their lock
         self._inbox_stamp: tuple[int, int, int] | None = None  # of an inbox that failed to import
 
     def _fresh(self) -> dict[str, User]:
@@ -166,11 +172,47 @@ class UserDirectory:
         return sorted(self._fresh())
 
     def check_password(self, name: str, password: str) -> bool:
+        """The full crypt check (~60 ms of CPU, on purpose: see ROUNDS)."""
         u = self.get(name)
         if u is None or not u.password_hash:  # as slow as a real check: no user enumeration
             verify_password(_dummy_hash(), password)
             return False
         return verify_password(u.password_hash, password)
+
+    def verify(self, name: str, password: str) -> tuple[bool, bool]:
+        """(the password is ``name``'s, it was checked afresh rather than remembered).
+
+        A pair that verified lately is remembered as an HMAC under a key of this process with
+        the hash it matched, so a client that logs in again and again (a script opening one
+        NETCONF session per change, RESTCONF Basic on every request) costs one crypt check,
+        not one per login; a changed or deleted password forgets it at once. Failures are
+        never remembered. N clients arriving together with the same pair wait for the first
+        check instead of each burning a crypt check of CPU.
+        """
+        user = self.get(name)
+        if user is None or user.password_hash is None:
+            return self.check_password(name, password), True
+        tag = hmac.new(self._secret, f"{name}\0{password}".encode(), hashlib.sha256).digest()
+        if self._known(tag, user.password_hash):
+            return True, False
+        with self._lock:
+            slow = self._checking.setdefault(tag, threading.Lock())
+        with slow:
+            if self._known(tag, user.password_hash):
+                return True, False
+            ok = self.check_password(name, password)
+            with self._lock:
+                self._checking.pop(tag, None)
+                if ok:
+                    if len(self._verified) >= _VERIFIED_MAX:
+                        self._verified.clear()
+                    self._verified[tag] = user.password_hash
+        return ok, True
+
+    def _known(self, tag: bytes, password_hash: str) -> bool:
+        with self._lock:
+            known = self._verified.get(tag)
+        return known is not None and hmac.compare_digest(known, password_hash)
 
     def has_key(self, name: str, algorithm: str, blob: bytes) -> bool:
         u = self.get(name)

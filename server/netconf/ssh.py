@@ -2,7 +2,9 @@
 
 Authentication is by password or public key against the ietf-system users in running
 (server/users.py: ``UserDirectory``). A wrong password is answered after the configured delay
-(asyncio sleep: other connections go on), and failures are counted per client address, which
+(asyncio sleep: other connections go on); a password that verified lately is remembered
+(``UserDirectory.verify``), so a client opening session after session pays the crypt check
+once. Failures are counted per client address, which
 is refused for a while after too many; a connection that offered only keys none of which is
 authorized counts once when it ends. Every login, failed login and refusal is audited
 (server/audit.py), never with the password.
@@ -98,7 +100,7 @@ class _Auth(asyncssh.SSHServer):
     async def validate_password(self, username: str, password: str) -> bool:
         if self._blocked():
             return False
-        ok = await asyncio.to_thread(self.users.check_password, username, password)
+        ok, _fresh = await asyncio.to_thread(self.users.verify, username, password)
         if ok:
             self.method = "password"
             return True

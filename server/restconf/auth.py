@@ -25,9 +25,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
-import hmac
-import secrets
 import threading
 import time
 from contextvars import ContextVar
@@ -59,10 +56,7 @@ class Authenticator:
     def __init__(self, users: UserDirectory):
         self.users = users
         self._cert_seen: dict[tuple[str, str], float] = {}
-        self._secret = secrets.token_bytes(32)
-        self._ok: dict[bytes, str] = {}  # hmac(user, password) → the stored hash it matched
         self._lock = threading.Lock()
-        self._checking: dict[bytes, threading.Lock] = {}  # pairs being checked → their lock
 
     def user_of(self, authorization: str | None, address: str = "") -> str:
         """The user a client certificate or an Authorization header authenticates;
@@ -116,31 +110,7 @@ class Authenticator:
             await asyncio.sleep(self.users.guard.delay)
 
     def check(self, name: str, password: str, address: str = "") -> bool:
-        user = self.users.get(name)
-        if user is None or user.password_hash is None:
-            return False
-        tag = hmac.new(self._secret, f"{name}\0{password}".encode(), hashlib.sha256).digest()
-        if self._known(tag, user.password_hash):
-            return True
-        # one scrypt per pair at a time: N clients connecting at once with the same
-        # credentials wait for the first check instead of each burning ~50 ms of CPU
-        with self._lock:
-            slow = self._checking.setdefault(tag, threading.Lock())
-        with slow:
-            if self._known(tag, user.password_hash):
-                return True
-            ok = self.users.check_password(name, password)
-            if ok:  # a password checked afresh: a login
-                audit.login(name, "restconf", address, "ok", "basic")
-            with self._lock:
-                self._checking.pop(tag, None)
-                if ok:
-                    if len(self._ok) >= _CACHE_MAX:
-                        self._ok.clear()
-                    self._ok[tag] = user.password_hash
+        ok, fresh = self.users.verify(name, password)
+        if ok and fresh:  # a password checked afresh: a login
+            audit.login(name, "restconf", address, "ok", "basic")
         return ok
-
-    def _known(self, tag: bytes, password_hash: str) -> bool:
-        with self._lock:
-            known = self._ok.get(tag)
-        return known is not None and hmac.compare_digest(known, password_hash)

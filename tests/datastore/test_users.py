@@ -136,6 +136,25 @@ def test_users_json_inbox_imported_once(ds: Datastores, tmp_path: Path) -> None:
     assert directory.get("erin") is None
 
 
+def test_verified_passwords_remembered_until_the_hash_changes(ds: Datastores) -> None:
+    s = ds.open_session("admin", "netconf")
+    s.edit("running", users({"name": "vic", "password": "$0$first-pw"}))
+    directory = UserDirectory(ds)
+    assert directory.verify("vic", "first-pw") == (True, True)  # checked afresh
+    t0 = time.perf_counter()
+    assert directory.verify("vic", "first-pw") == (True, False)  # remembered
+    assert time.perf_counter() - t0 < 0.01  # no crypt check (one takes ~60 ms)
+    assert directory.verify("vic", "wrong") == (False, True)
+    assert directory.verify("vic", "wrong") == (False, True)  # failures never remembered
+    assert directory.verify("nobody", "first-pw") == (False, True)
+    # a new password: the old one is refused at once, the new one checked afresh
+    s.edit("running", users({"name": "vic", "password": "$0$second-pw"}))
+    assert directory.verify("vic", "first-pw") == (False, True)
+    assert directory.verify("vic", "second-pw") == (True, True)
+    s.edit("running", edit_from_json(g.B, g.B.node(SYSTEM), {}, Op.REMOVE))
+    assert directory.verify("vic", "second-pw") == (False, True)
+
+
 def test_legacy_scrypt_hash_not_imported(ds: Datastores, tmp_path: Path) -> None:
     path = tmp_path / "users.json"
     path.write_text('{"users": {"old": {"password": "scrypt$16384$8$1$c2FsdA==$ZGlnZXN0"}}}')
