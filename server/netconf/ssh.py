@@ -4,9 +4,9 @@ Authentication is by password or public key against the ietf-system users in run
 (server/users.py: ``UserDirectory``). A wrong password is answered after the configured delay
 (asyncio sleep: other connections go on); a password that verified lately is remembered
 (``UserDirectory.verify``), so a client opening session after session pays the crypt check
-once. Failures are counted per client address, which
-is refused for a while after too many; a connection that offered only keys none of which is
-authorized counts once when it ends. Every login, failed login and refusal is audited
+once. Failures are counted per client address, which is refused for a while after too
+many; a connection that offered only keys none of which is authorized counts once when it
+ends. Every login, failed login and refusal is audited
 (server/audit.py), never with the password.
 
 Every SSH session channel that asks for the ``netconf`` subsystem becomes one
