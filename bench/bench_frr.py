@@ -10,9 +10,13 @@ FRR users report hours for 10k static routes through vtysh: staticd commits its 
 configuration after every command; the driver brackets a batch with XFRR_start/end and
 pipelines the commands over the vty socket (southbound/_frr_vty.py).
 
+Row (2) also gives staticd's own CPU time per change (/proc/PID/schedstat): on a shared machine
+the wall time moves with the load, staticd's CPU much less.
+
 Needs root and Debian's frr: zebra, staticd and bgpd run in a namespace of their own
 (yangd-bench-*) with a state directory under /tmp, both removed at the end, also on failure.
-Prints a table; asserts nothing. ``--quick``: 10 changes instead of 30.
+Prints a table; asserts nothing. ``--quick``: 10 changes instead of 30. ``--malloc glibc``: the
+daemons without tcmalloc (southbound/_frr_daemons.py), to compare.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ def sh(*args: str) -> str:
 
 
 @contextmanager
-def frr_namespace() -> Iterator[tuple[str, Path]]:
+def frr_namespace(malloc: str = "tcmalloc") -> Iterator[tuple[str, Path]]:
     ns = f"yangd-bench-{uuid.uuid4().hex[:8]}"
     d = Path(tempfile.mkdtemp(prefix="yangd-bench-frr-", dir="/tmp"))
     sh("ip", "netns", "add", ns)
@@ -66,7 +70,7 @@ def frr_namespace() -> Iterator[tuple[str, Path]]:
         sh("ip", "-n", ns, "link", "set", "eth0p", "up")
         sh("ip", "-n", ns, "link", "set", "eth0", "up")
         sh("ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", "eth0")
-        _frr_daemons.start(ns, d)
+        _frr_daemons.start(ns, d, malloc=malloc)
         yield ns, d
     finally:
         _frr_daemons.stop(d)
@@ -102,6 +106,11 @@ def gateway(zebra: Vty, prefix: str) -> str | None:
     return hops[0].get("ip") if hops else None
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time ``pid`` has used so far (the scheduler's count, in ns), in ms."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e6
+
+
 def until(pred: Any, limit: float = 120.0) -> float:
     t0 = time.perf_counter()
     while not pred():
@@ -114,11 +123,14 @@ def until(pred: Any, limit: float = 120.0) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
-    changes = 10 if ap.parse_args().quick else 30
+    ap.add_argument("--malloc", choices=("tcmalloc", "glibc"), default="tcmalloc")
+    args = ap.parse_args()
+    changes = 10 if args.quick else 30
+    malloc = args.malloc if _frr_daemons.tcmalloc() else "glibc (tcmalloc is not installed)"
     rows: list[tuple[str, str, str]] = []
     work = Path(tempfile.mkdtemp(prefix="yangd-bench-"))
     try:
-        with frr_namespace() as (ns, d):
+        with frr_namespace(args.malloc) as (ns, d):
             ds = Datastores(g.B, Store.open(f"sqlite:///{work}/frr.sqlite"))
             f = FrrDriver(g.B, ns, state_dir=str(d), timeout=120)
             m = DriverManager([f])
@@ -141,21 +153,26 @@ def main() -> None:
                 gws = dict(routes)
                 commit: list[float] = []
                 rib: list[float] = []
+                cpu: list[float] = []
+                staticd = _frr_daemons.pid_of(d, "staticd")
+                assert staticd is not None
                 for _ in range(changes):
                     p = rnd.choice(routes)[0]
                     gws[p] = gw = "192.0.2.3" if gws[p] == "192.0.2.2" else "192.0.2.2"
+                    c0 = cpu_ms(staticd)
                     t0 = time.perf_counter()
                     edit_routes(s, [(p, gw)])
                     t1 = time.perf_counter()
+                    cpu.append(cpu_ms(staticd) - c0)
                     t2 = until(lambda p=p, gw=gw: gateway(zebra, p) == gw)
                     commit.append(t1 - t0)
                     rib.append(t2 - t0)
-                rows.append((f"(2) one-route change, {N:,} present (p50 of {changes})",
+                rows.append((f"(2) one-route change, {N:,} present (p50 of {changes}; {malloc})",
                              f"commit {statistics.median(commit) * 1e3:.0f} ms, in zebra's RIB "
-                             f"{statistics.median(rib) * 1e3:.0f} ms (max {max(rib) * 1e3:.0f})",
-                             "< 300 ms"))
+                             f"{statistics.median(rib) * 1e3:.0f} ms (max {max(rib) * 1e3:.0f}); "
+                             f"staticd CPU {statistics.median(cpu):.0f} ms", "< 300 ms"))
                 _frr_daemons.stop(d, ("staticd",))
-                _frr_daemons.start(ns, d)
+                _frr_daemons.start(ns, d, malloc=args.malloc)
                 until(lambda: fib_statics(zebra) == 0)
                 t0 = time.perf_counter()
                 done = m.drivers[0].full_sync(ds.running)

@@ -17,6 +17,7 @@ FRR, so the deletions those imply are not sent (and ``FrrConf.apply`` drops them
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -225,6 +226,36 @@ def parse(text: str, statics: bool) -> Iterator[Stmt]:
             yield Stmt(ctx, body)
         elif len(ctx) == 2 and ctx[1] and body.startswith(AF_MANAGED):
             yield Stmt(ctx, body)
+
+
+def _kind(token: str) -> str | None:
+    """FRR's token type for an address or prefix written canonically (None: anything else)."""
+    if not token[:1].isdigit() and not token.startswith(":") and ":" not in token:
+        return None
+    try:
+        if "/" in token:
+            if str(ipaddress.ip_interface(token)) != token:
+                return None
+            return "A.B.C.D/M" if "." in token and ":" not in token else "X:X::X:X/M"
+        if str(ipaddress.ip_address(token)) != token:
+            return None
+        return "A.B.C.D" if ":" not in token else "X:X::X:X"
+    except ValueError:
+        return None
+
+
+def shape(text: str) -> str:
+    """``text`` with each canonical address and prefix replaced by its token type.
+
+    FRR's command matcher (lib/command_match.c, what ``vtysh -C`` runs) decides from a token's
+    characters which token types it matches: every canonical IPv4 address matches A.B.C.D
+    (and WORD) and no keyword or number range, every canonical IPv6 address X:X::X:X, and the
+    same for prefixes. So in the static-route grammar two lines of one shape are accepted or
+    refused alike: FRR's verdict on ``ip route 10.0.5.0/24 192.0.2.3`` holds for every route
+    written that way. Every other token (keywords, interface names, numbers) is kept as it is.
+    Were the parser to refuse a line the shape let through, staticd would refuse it at commit,
+    which the driver reverts like any refusal."""
+    return " ".join(_kind(t) or t for t in text.split(" "))
 
 
 def mask(text: str) -> str:

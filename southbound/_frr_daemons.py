@@ -7,10 +7,20 @@ their vty sockets, never through files) and a log file. No TCP vty port is opene
 The daemons run as the ``frr`` user (FRR refuses root without the frrvty group), so the
 directory is handed to that user. Nothing under /etc/frr or /var/run/frr is touched, so a
 host's own FRR is never disturbed.
+
+Memory allocator: the daemons run with gperftools' tcmalloc_minimal preloaded when it is
+installed (Debian: libtcmalloc-minimal4), which is what FRR's own ``--enable-tcmalloc`` build
+option links in (Debian's build leaves it out). Every northbound transaction of staticd copies,
+validates, diffs and frees its whole libyang tree; with glibc's malloc a one-route change with
+10,000 static routes costs staticd about 360 ms of CPU, with tcmalloc about 240 ms (bench_frr,
+bench/README.md). An operator starting FRR themselves gets the same with
+``LD_PRELOAD=libtcmalloc_minimal.so.4``.
 """
 
 from __future__ import annotations
 
+import ctypes.util
+import functools
 import os
 import pwd
 import signal
@@ -34,6 +44,22 @@ def pid_of(state_dir: Path, daemon: str) -> int | None:
     return pid if _alive(pid) else None
 
 
+@functools.cache
+def tcmalloc() -> str | None:
+    """The soname of tcmalloc_minimal if the dynamic linker finds it (ldconfig's cache)."""
+    name = ctypes.util.find_library("tcmalloc_minimal")
+    return name if name and name.startswith("libtcmalloc_minimal.so") else None
+
+
+def environment(malloc: str = "tcmalloc") -> dict[str, str]:
+    """The daemons' environment: ours, with tcmalloc preloaded (``malloc="glibc"``: without)."""
+    env = dict(os.environ)
+    lib = tcmalloc() if malloc == "tcmalloc" else None
+    if lib is not None:
+        env["LD_PRELOAD"] = " ".join(x for x in (env.get("LD_PRELOAD"), lib) if x)
+    return env
+
+
 def command(namespace: str, state_dir: Path, daemon: str) -> list[str]:
     d = str(state_dir)
     ns = ["ip", "netns", "exec", namespace] if namespace else []
@@ -42,8 +68,10 @@ def command(namespace: str, state_dir: Path, daemon: str) -> list[str]:
             "--log", f"file:{d}/{daemon}.log"]
 
 
-def start(namespace: str, state_dir: Path, daemons: Iterable[str] = DAEMONS) -> None:
-    """Start the daemons not running yet (zebra first: the others connect to it)."""
+def start(namespace: str, state_dir: Path, daemons: Iterable[str] = DAEMONS, *,
+          malloc: str = "tcmalloc") -> None:
+    """Start the daemons not running yet (zebra first: the others connect to it);
+    ``malloc``: "tcmalloc" (when installed) or "glibc"."""
     if not (SBIN / "zebra").exists():
         raise DriverError(f"FRR is not installed ({SBIN / 'zebra'} is missing)")
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +96,7 @@ def start(namespace: str, state_dir: Path, daemons: Iterable[str] = DAEMONS) -> 
         if os.geteuid() == 0:
             os.chown(conf, frr.pw_uid, frr.pw_gid)
         p = subprocess.run(command(namespace, state_dir, daemon), capture_output=True, text=True,
-                           timeout=30)
+                           timeout=30, env=environment(malloc))
         if p.returncode != 0:  # -d returns once the daemon is up, or with its error
             raise DriverError(f"FRR {daemon} did not start in namespace {namespace!r}: "
                               f"{(p.stderr or p.stdout).strip()}")

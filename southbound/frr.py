@@ -11,7 +11,10 @@ instance, compared with ``conf``.
 
 Phases: validate renders what the changes want (refusing what FRR cannot express); prepare
 computes the commands and has FRR's own parser check them (``vtysh -C``: a line FRR refuses is
-a prepare failure with FRR's message and the error-path of the YANG node it came from);
+a prepare failure with FRR's message and the error-path of the YANG node it came from; a
+static-route line is checked once per shape, ``_frr_conf.shape``: FRR's verdict on one route
+holds for every route written the same way, so a change of routes already seen costs no vtysh
+process, and a commit of 10,000 routes checks a handful of lines);
 commit sends them to staticd and bgpd, recording each one the daemon accepted, so a daemon
 refusing halfway (a check only the daemon makes, e.g. a neighbor at a local address) leaves
 ``conf`` exact and revert sends precisely what restores the previous statements. staticd's
@@ -37,7 +40,19 @@ from typing import Any
 
 from models.bundle import Bundle, YangModel
 from southbound import _frr_daemons
-from southbound._frr_conf import BGPD, STATICD, FrrConf, Op, SKey, Stmt, mask, parse, plan, script
+from southbound._frr_conf import (
+    BGPD,
+    STATICD,
+    FrrConf,
+    Op,
+    SKey,
+    Stmt,
+    mask,
+    parse,
+    plan,
+    script,
+    shape,
+)
 from southbound._frr_render import BGP, bgp_instances, bgp_stmts, route_stmts
 from southbound._frr_state import neighbors_json, ribs_json
 from southbound._frr_vty import CMD_SUCCESS, FrrGone, Vty
@@ -49,6 +64,7 @@ log = logging.getLogger("yangd.southbound.frr")
 STATIC_ROUTES = f"{CPP}/static-routes"
 BGP_NODE = f"{CPP}/{BGP}"
 _LINE = re.compile(r"line (\d+): (.*)")
+SHAPES = 4096  # static-route shapes FRR's parser accepted, kept (a few per interface in use)
 
 
 class FrrDriver(Driver):
@@ -72,6 +88,8 @@ class FrrDriver(Driver):
         self.restarts = 0  # restarts noticed
         self._lost = False  # a daemon came back since the last sync: its config is gone
         self._tmp: Path | None = None
+        self._parsed: set[str] = set()  # shapes of static-route lines vtysh -C accepted
+        self.checks = 0  # vtysh -C runs
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -219,12 +237,25 @@ class FrrDriver(Driver):
 
     # ---- talking to FRR -----------------------------------------------------------------------
     def _check(self, ops: Sequence[Op]) -> None:
-        """FRR's parser on the commands (``vtysh -C``); DriverError naming the first refused."""
+        """FRR's parser on the commands (``vtysh -C``); DriverError naming the first refused.
+        staticd's lines (top level, no context) are checked once per shape: only the first
+        line of a shape not accepted before goes to vtysh."""
         if not ops or self._tmp is None:
+            return
+        todo: list[Op] = []
+        fresh: set[str] = set()
+        for o in ops:
+            if o.stmt.daemon == STATICD:
+                k = shape(o.command)
+                if k in self._parsed or k in fresh:
+                    continue
+                fresh.add(k)
+            todo.append(o)
+        if not todo:
             return
         lines: list[tuple[str, Op | None]] = []
         for daemon in (STATICD, BGPD):
-            mine = [o for o in ops if o.stmt.daemon == daemon]
+            mine = [o for o in todo if o.stmt.daemon == daemon]
             lines += [(ln.text, None if ln.op is None else mine[ln.op]) for ln in script(mine)]
         f = self._tmp / "check.conf"
         f.write_text("".join(text + "\n" for text, _ in lines))
@@ -233,7 +264,11 @@ class FrrDriver(Driver):
                                capture_output=True, text=True, timeout=self.timeout)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DriverError(f"vtysh -C failed: {e}") from None
+        self.checks += 1
         if p.returncode == 0:
+            if len(self._parsed) + len(fresh) > SHAPES:
+                self._parsed.clear()
+            self._parsed |= fresh
             return
         for m in _LINE.finditer(p.stdout + p.stderr):
             n = int(m.group(1)) - 1

@@ -460,6 +460,47 @@ def test_changes_leave_frr_equal_to_running(routers: tuple[Router, Router], ds: 
     assert "router bgp 65005" in text and "router bgp 65002" not in text
 
 
+def test_parser_checks_each_shape_of_static_route_once(routers: tuple[Router, Router],
+                                                       ds: Datastores,
+                                                       attach: Callable[..., DriverManager]) -> None:
+    """vtysh -C runs for a static-route line of a shape it has not accepted yet (a route
+    written the same way with other addresses needs no new check); a refused shape is refused
+    at every commit, and FRR is left as it was."""
+    _, b = routers
+    s = ds.open_session("admin", "internal")
+    s.edit("running", edit_from_json(g.B, g.B.node("/ietf-interfaces:interfaces"), {
+        "interface": [{"name": "two words", "type": "iana-if-type:ethernetCsmacd"}]}))
+    f = FrrDriver(g.B, b.ns, state_dir=str(b.dir), timeout=30)
+    attach(f)
+    node = g.B.node("/ietf-routing:routing")
+
+    def put(*routes: tuple[str, ...]) -> None:
+        """Routes (prefix, gateway[, interface]) replace the static routes of running."""
+        rs = [{"destination-prefix": p, "next-hop": {"next-hop-address": gw, **(
+            {"outgoing-interface": ifs[0]} if ifs else {})}} for p, gw, *ifs in routes]
+        s.edit("running", edit_from_json(g.B, node, {"control-plane-protocols": {
+            "control-plane-protocol": [{"type": "ietf-routing:static", "name": "st",
+                                        "static-routes": {"ietf-ipv4-unicast-routing:ipv4": {
+                                            "route": rs}}}]}}, Op.REPLACE))
+
+    assert f.checks == 0  # full sync sends what running has: FRR's parser saw it in prepare
+    put(("10.4.0.0/16", "10.0.12.1"))
+    assert f.checks == 1
+    put(("10.4.0.0/16", "10.0.12.1"), ("10.5.0.0/16", "10.0.12.9"), ("10.6.0.0/24", "10.0.12.3"))
+    assert f.checks == 1  # "ip route A.B.C.D/M A.B.C.D" was accepted before
+    put(("10.4.0.0/16", "10.0.12.7"))  # deletions: "no ip route ..." is a shape of its own
+    assert f.checks == 2
+    text = bgp_config(b.dir)
+    assert "ip route 10.4.0.0/16 10.0.12.7" in text and "10.0.12.1" not in text
+    assert "10.5.0.0" not in text and f.drift(ds.running) == []
+    for _ in range(2):
+        with pytest.raises(YangdErrors, match=r"FRR refuses 'ip route 10.8.0.0/16 10.0.12.1 two "
+                                              r"words': % Unknown command"):
+            put(("10.4.0.0/16", "10.0.12.7"), ("10.8.0.0/16", "10.0.12.1", "two words"))
+    assert f.checks == 4  # a refused shape is checked again
+    assert bgp_config(b.dir) == text
+
+
 # ---- configuration: one owner per subtree; yangd starting FRR itself ---------------------------
 def test_static_routes_have_one_owner(tmp_path: Path) -> None:
     from server.config import load_config
@@ -502,6 +543,10 @@ def test_yangd_starts_and_stops_frr_itself(netns: str, ds: Datastores) -> None:
         m.attach(ds)
         pids = {n: _frr_daemons.pid_of(d / "frr", n) for n in _frr_daemons.DAEMONS}
         assert all(pids.values()), pids
+        lib = _frr_daemons.tcmalloc()
+        assert lib, "tcmalloc_minimal is not installed (./run installs libtcmalloc-minimal4)"
+        for n, pid in pids.items():  # FRR's --enable-tcmalloc, by preloading
+            assert lib in Path(f"/proc/{pid}/maps").read_text(), n
         assert "ip route 10.9.0.0/16 blackhole" in vtysh(d / "frr", "show running-config")
         wait(lambda: kroutes(netns).get("10.9.0.0/16", {}).get("type") == "blackhole",
              "the route in the namespace's kernel")
@@ -509,6 +554,20 @@ def test_yangd_starts_and_stops_frr_itself(netns: str, ds: Datastores) -> None:
         m.close()
         shutil.rmtree(d, ignore_errors=True)
     assert not any(_frr_daemons.pid_of(d / "frr", n) for n in _frr_daemons.DAEMONS)
+
+
+def test_shape_replaces_canonical_addresses_only() -> None:
+    from southbound._frr_conf import shape
+
+    assert shape("ip route 10.0.0.0/8 192.0.2.1 eth0") == "ip route A.B.C.D/M A.B.C.D eth0"
+    assert shape("no ipv6 route 2001:db8::/32 fe80::1 eth1") == \
+        "no ipv6 route X:X::X:X/M X:X::X:X eth1"
+    assert shape("ip route 10.0.0.0/8 blackhole") == "ip route A.B.C.D/M blackhole"
+    # not canonical, or not an address: kept, so they are checked as written
+    assert shape("ipv6 route 2001:DB8::/32 reject") == "ipv6 route 2001:DB8::/32 reject"
+    assert shape("ip route 10.0.0.0/8 010.0.0.1 1") == "ip route A.B.C.D/M 010.0.0.1 1"
+    assert shape("ip route 10.0.0.0/8 192.0.2.1 two words") == \
+        "ip route A.B.C.D/M A.B.C.D two words"
 
 
 def test_parse_keeps_only_what_yangd_manages() -> None:
