@@ -193,21 +193,25 @@ def _content(ctx: _Ctx, e: EditNode, p: Path) -> Any:
     return e.content
 
 
-_HAS_STATE: dict[int, bool] = {}
+_HAS_STATE: dict[int, tuple[SchemaNode, tuple[SchemaNode, ...]]] = {}
 
 
-def _has_state(node: SchemaNode) -> bool:
+def _state_kids(node: SchemaNode) -> tuple[SchemaNode, ...]:
+    """The data children of ``node`` that are config false or hold such a node (cached per
+    node, holding it so its id cannot be reused): a replace of 10,000 list entries looks only
+    at these."""
     got = _HAS_STATE.get(id(node))
-    if got is None:
-        got = _HAS_STATE[id(node)] = any(not n.config for n in node.walk())
-    return got
+    if got is None or got[0] is not node:
+        kids = tuple(c for c in node.data_children() if any(not n.config for n in c.walk()))
+        got = _HAS_STATE[id(node)] = (node, kids)
+    return got[1]
 
 
 def _state_path(node: SchemaNode, obj: Any) -> tuple[tuple[Step, ...], str] | None:
     """The first config-false node set inside ``obj`` (an instance of node.cls), or None."""
-    if obj is None or not _has_state(node):
+    if obj is None:
         return None
-    for c in node.data_children():
+    for c in _state_kids(node):
         v = getattr(obj, c.py_name)
         if v is None:
             continue
@@ -217,7 +221,7 @@ def _state_path(node: SchemaNode, obj: Any) -> tuple[tuple[Step, ...], str] | No
             inner = _state_path(c, v)
             if inner is not None:
                 return (Step(c), *inner[0]), inner[1]
-        elif c.kind is Kind.LIST and _has_state(c):
+        elif c.kind is Kind.LIST:
             for entry in v:
                 inner = _state_path(c, entry)
                 if inner is not None:
