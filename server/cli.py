@@ -81,6 +81,7 @@ def serve(
     module: ModuleOpt = None,
     netconf_listen: Annotated[str | None, typer.Option("--netconf-listen", help="ADDR:PORT (default 127.0.0.1:8830).")] = None,
     restconf_listen: Annotated[str | None, typer.Option("--restconf-listen", help="ADDR:PORT (default 127.0.0.1:8443).")] = None,
+    netconf_tls_listen: Annotated[str | None, typer.Option("--netconf-tls-listen", help="ADDR:PORT: also NETCONF over TLS (RFC 7589, default port 6513); needs netconf_tls_client_ca and netconf_tls_cert_to_name in --config.")] = None,
 ) -> None:
     """Start yangd: NETCONF over SSH and RESTCONF over HTTPS. Stops cleanly on SIGTERM.
 
@@ -103,7 +104,8 @@ def serve(
 
     try:
         cfg = load_config(config, data_dir=data_dir, netconf_listen=netconf_listen,
-                          restconf_listen=restconf_listen, modules=module or None)
+                          restconf_listen=restconf_listen, netconf_tls_listen=netconf_tls_listen,
+                          modules=module or None)
     except ConfigError as e:
         _fail(str(e), 2)
         return
@@ -173,6 +175,8 @@ def serve(
         asyncio.run(run())
     except OSError as e:  # e.g. the address is in use
         _fail(f"cannot listen (NETCONF {cfg.netconf_listen}, RESTCONF {cfg.restconf_listen}): {e}", 1)
+    except ConfigError as e:  # e.g. a certificate file that does not load
+        _fail(str(e), 2)
     finally:
         drivers.close()
         ds.close()
@@ -377,6 +381,7 @@ def config_check(
     except (ConfigError, ValueError) as e:
         client.fail(f"{file}: {e}", 2, as_json)
     doc = {"file": str(file), "valid": True, "netconf_listen": cfg.netconf_listen,
+           "netconf_tls_listen": cfg.netconf_tls_listen or "off",
            "restconf_listen": f"{cfg.restconf_scheme}://{cfg.restconf_listen}",
            "data_dir": str(cfg.data_dir), "database": cfg.db_url, "modules": [str(m) for m in cfg.modules],
            "drivers": list(cfg.drivers), "log_level": cfg.log_level, "log_json": cfg.log_json,

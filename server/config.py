@@ -104,6 +104,15 @@ class Config:
     # restconf_cert_users[CN] when listed there, is the yangd user. Basic auth still works.
     restconf_client_ca: Path | None = None
     restconf_cert_users: dict[str, str] = field(default_factory=dict)
+    # NETCONF over TLS (RFC 7589, server/netconf/tls.py): off while netconf_tls_listen is
+    # empty (default port 6513). The certificate defaults to RESTCONF's; clients must present
+    # one netconf_tls_client_ca verifies (required), and the cert-to-name list (RFC 7407:
+    # tables of id, fingerprint, map_type, name) derives their yangd user from it.
+    netconf_tls_listen: str = ""
+    netconf_tls_cert: Path | None = None
+    netconf_tls_key: Path | None = None
+    netconf_tls_client_ca: Path | None = None
+    netconf_tls_cert_to_name: list[dict[str, Any]] = field(default_factory=list)
     # Southbound drivers, ``[drivers.NAME]`` tables in file order (the commit order): e.g.
     # ``[drivers.kernel]`` with ``namespace = "yangd"``, ``timeout = 10``. None configured: yangd
     # touches no backend. Keys per kind: southbound/manager.py drivers_from_config.
@@ -121,6 +130,11 @@ class Config:
     @property
     def netconf_address(self) -> tuple[str, int]:
         return parse_listen(self.netconf_listen, 8830)
+
+    @property
+    def netconf_tls_address(self) -> tuple[str, int] | None:
+        """Where NETCONF over TLS listens, None when it is off."""
+        return parse_listen(self.netconf_tls_listen, 6513) if self.netconf_tls_listen.strip() else None
 
     @property
     def restconf_address(self) -> tuple[str, int]:
@@ -179,7 +193,8 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
         raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
     _check_types(values)
     _check_limits(values)
-    for key in ("data_dir", "host_key", "restconf_cert", "restconf_key", "restconf_client_ca"):
+    for key in ("data_dir", "host_key", "restconf_cert", "restconf_key", "restconf_client_ca",
+                "netconf_tls_cert", "netconf_tls_key", "netconf_tls_client_ca"):
         if values.get(key) is not None:
             values[key] = Path(values[key]).expanduser()
     if "modules" in values:
@@ -189,13 +204,35 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
         raise ConfigError("drivers: expected one table per driver, e.g. [drivers.kernel]")
     _check_nacm(values.get("nacm", {}))
     cfg = Config(**values)
-    for key in ("netconf_listen", "restconf_listen"):  # validate the listen addresses early
+    for key in ("netconf_listen", "restconf_listen", "netconf_tls_listen"):  # validate the listen addresses early
         try:
-            parse_listen(getattr(cfg, key), 0)
+            if key != "netconf_tls_listen" or cfg.netconf_tls_listen.strip():
+                parse_listen(getattr(cfg, key), 0)
         except ConfigError as e:
             raise ConfigError(f"{key}: {e}") from None
     cfg.restconf_scheme  # noqa: B018 - plain HTTP only on loopback
+    _check_netconf_tls(cfg)
     return cfg
+
+
+def _check_netconf_tls(cfg: Config) -> None:
+    """The netconf_tls_* keys: what start would refuse, said before it (config check)."""
+    if (cfg.netconf_tls_cert is None) != (cfg.netconf_tls_key is None):
+        raise ConfigError("netconf_tls_cert and netconf_tls_key: give both or neither")
+    for key in ("netconf_tls_cert", "netconf_tls_key", "netconf_tls_client_ca"):
+        path = getattr(cfg, key)
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{key}: no such file: {path}")
+    listen = bool(cfg.netconf_tls_listen.strip())
+    if listen and cfg.netconf_tls_client_ca is None:
+        raise ConfigError("netconf_tls_client_ca: required with netconf_tls_listen (RFC 7589 §5: "
+                          "clients authenticate with a certificate this CA verifies)")
+    if cfg.netconf_tls_cert_to_name or listen:
+        from server.netconf.tls import cert_to_name
+
+        if not cert_to_name(cfg.netconf_tls_cert_to_name):
+            raise ConfigError("netconf_tls_cert_to_name: no entry, so no client certificate could "
+                              "name a user (RFC 7589 §7)")
 
 
 def _check_nacm(t: dict[str, Any]) -> None:
@@ -227,6 +264,13 @@ def _check_limits(values: dict[str, Any]) -> None:
             raise ConfigError(f"{key}: must not be negative, not {values[key]!r}")
 
 
+def _list_of(hint: Any) -> str:
+    import typing
+
+    item = typing.get_args(hint)[0]
+    return "a list of tables" if typing.get_origin(item) is dict else "a list of paths"
+
+
 _NAMES: dict[Any, str] = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
@@ -251,13 +295,15 @@ def _check_types(values: dict[str, Any]) -> None:
             elif base is int:
                 ok = ok or (isinstance(value, int) and not isinstance(value, bool))
             elif base is list:
-                ok = ok or (isinstance(value, list) and all(isinstance(v, str | Path) for v in value))
+                item: Any = (typing.get_args(t) or (str,))[0]
+                kinds = dict if typing.get_origin(item) is dict else str | Path
+                ok = ok or (isinstance(value, list) and all(isinstance(v, kinds) for v in value))
             elif base is dict:
                 ok = ok or isinstance(value, dict)
             else:
                 ok = ok or isinstance(value, base)
         if not ok:
-            want = " or ".join("a path" if t is Path else "a list of paths" if typing.get_origin(t) is list
+            want = " or ".join("a path" if t is Path else _list_of(t) if typing.get_origin(t) is list
                                else "a table" if typing.get_origin(t) is dict else
                                "nothing" if t is type(None) else _NAMES.get(t, str(t))
                                for t in allowed)

@@ -176,7 +176,8 @@ def netconf_state(server: Server) -> YangModel:
     sessions: list[dict[str, Any]] = []
     for s in sorted(server.sessions.values(), key=lambda s: s.id):
         st: SessionStats = s.stats
-        row = {"session-id": s.id, "transport": "ietf-netconf-monitoring:netconf-ssh",
+        transport = getattr(s.transport, "monitoring_transport", "netconf-ssh")  # tls.py: netconf-tls
+        row = {"session-id": s.id, "transport": f"ietf-netconf-monitoring:{transport}",
                "username": s.user, "login-time": timestamp(st.login_time), **st.doc()}
         host = s.peer.rsplit(":", 1)[0] if ":" in s.peer else s.peer
         if host:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from server import audit
+from server.netconf.server import session_limit
 from server.netconf.session import NetconfSession
 from server.users import UserDirectory, users_for
 
@@ -210,20 +211,11 @@ class _Channel(asyncssh.SSHServerSession):  # type: ignore[type-arg]
 
 
 def _check_session_limits(server: Server, user: str) -> None:
-    """Refuse a session channel beyond max_sessions, or max_sessions_per_user for ``user``:
-    SSH's own resource-shortage refusal (RFC 4254 §5.1), NETCONF's resource-denied, before
-    any hello is exchanged."""
-    cfg = server.config
-    sessions = list(server.sessions.values())
-    if len(sessions) >= cfg.max_sessions:
-        why = f"resource-denied: the server has {cfg.max_sessions} NETCONF sessions, its maximum"
-    elif sum(1 for s in sessions if s.user == user) >= cfg.max_sessions_per_user:
-        why = (f"resource-denied: user {user} has {cfg.max_sessions_per_user} NETCONF sessions, "
-               "the maximum per user")
-    else:
-        return
-    log.warning("session refused for %s: %s", user, why)
-    raise asyncssh.ChannelOpenError(asyncssh.OPEN_RESOURCE_SHORTAGE, why)
+    """SSH's own resource-shortage refusal (RFC 4254 §5.1) of a session beyond the limits."""
+    why = session_limit(server, user)
+    if why is not None:
+        log.warning("session refused for %s: %s", user, why)
+        raise asyncssh.ChannelOpenError(asyncssh.OPEN_RESOURCE_SHORTAGE, why)
 
 
 async def start_ssh(server: Server, host: str, port: int) -> asyncssh.SSHAcceptor:
