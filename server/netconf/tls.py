@@ -266,6 +266,12 @@ class TlsListener:
         """TLS on an accepted TCP connection, then the user, then the session. The handshake
         is ours (``start_tls``, not ``create_server(ssl=...)``) so a refused one is audited."""
         peer = _peer(tcp.get_extra_info("peername"))
+        guard = self.users.guard
+        address = _address(tcp.get_extra_info("peername"))
+        if guard.blocked(address):  # as for SSH logins: too many failures from there lately
+            audit.login("", "netconf", peer, "refused", "certificate", "too many failed logins")
+            tcp.close()
+            return
         conn = _Connection(self.server)
         loop = asyncio.get_running_loop()
         try:
@@ -273,7 +279,9 @@ class TlsListener:
                                        ssl_handshake_timeout=self.handshake_timeout)
         except ssl.SSLError as e:  # no, an untrusted or a bad certificate; an old TLS version
             why = getattr(e, "verify_message", None) or e.reason or str(e)
-            audit.login("", "netconf", peer, "failed", "certificate", f"TLS handshake: {why}")
+            blocked = guard.failed(address)
+            audit.login("", "netconf", peer, "failed", "certificate", f"TLS handshake: {why}"
+                        + ("; now blocked" if blocked else ""))
             return
         except (OSError, EOFError) as e:  # gone or silent before the handshake ended
             log.debug("TLS handshake with %s ended: %s", peer, e)
@@ -283,7 +291,11 @@ class TlsListener:
             tcp.close()
             return
         try:
-            await conn.identify(tls, peer, self)
+            outcome = await conn.identify(tls, peer, self)
+            if outcome == "ok":
+                guard.succeeded(address)
+            elif outcome == "failed":  # no name, or no such user: a failed login
+                guard.failed(address)
         except asyncio.CancelledError:  # the server is closing
             tls.close()
             raise
@@ -330,8 +342,9 @@ class _Connection(asyncio.Protocol):
         self.writable = asyncio.Event()  # clear while the client does not read (flow control)
         self.writable.set()
 
-    async def identify(self, tls: asyncio.Transport, peer: str, listener: TlsListener) -> None:
-        """The user the certificate maps to (RFC 7589 §7), then the session; else closed."""
+    async def identify(self, tls: asyncio.Transport, peer: str, listener: TlsListener) -> str:
+        """The user the certificate maps to (RFC 7589 §7), then the session; else closed.
+        "ok", "failed" (a certificate that names no user: a failed login) or "refused"."""
         self.tls = tls
         tls.pause_reading()  # until the session exists: no unbounded ``early``
         chain = verified_chain(tls.get_extra_info("ssl_object"))
@@ -340,24 +353,24 @@ class _Connection(asyncio.Protocol):
             name, entry = map_name(listener.entries, chain)
         except ValueError as e:  # OpenSSL verified it, but cryptography cannot read it
             self._refuse("", peer, f"certificate {client_fp} not readable: {e}")
-            return
+            return "failed"
         if name is None:
             self._refuse("", peer, f"no cert-to-name entry maps certificate {client_fp}")
-            return
+            return "failed"
         # in a thread: the lookup may import users.json, which commits
         known = await asyncio.to_thread(listener.users.get, name)
         if known is None:
             self._refuse(name, peer, f"certificate {client_fp} maps to {name!r} (cert-to-name "
                                      f"entry {entry}), no yangd user")
-            return
+            return "failed"
         if self.lost:
-            return
+            return "refused"
         why = session_limit(self.server, name)
         if why is not None:
             log.warning("session refused for %s: %s", name, why)
             audit.login(name, "netconf", peer, "refused", "certificate", why)
             tls.close()
-            return
+            return "refused"
         audit.login(name, "netconf", peer, "ok", "certificate")
         log.info("TLS client %s: user %s (cert-to-name entry %s)", peer, name, entry)
         self.nc = NetconfSession(self.server, self, name, peer)
@@ -366,6 +379,7 @@ class _Connection(asyncio.Protocol):
         early, self.early = self.early, []
         for data in early:
             self.nc.data_received(data)
+        return "ok"
 
     def _refuse(self, name: str, peer: str, why: str) -> None:
         audit.login(name, "netconf", peer, "failed", "certificate", why)
@@ -430,6 +444,11 @@ class _Connection(asyncio.Protocol):
         self.writable.set()  # a session waiting to write ends now
         if self.tls is not None:
             self.tls.close()  # after what is buffered, with a close_notify
+
+
+def _address(peername: Any) -> str:
+    """The client's IP: what failed logins are counted by (server/users.py LoginGuard)."""
+    return str(peername[0]) if peername else ""
 
 
 def _peer(peername: Any) -> str:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from lxml import etree
 from ncclient import manager
-from ncclient.transport.errors import SessionCloseError
+from ncclient.transport.errors import SessionCloseError, TransportError
 
 from server.config import ConfigError, load_config
 from server.netconf.framing import Decoder, encode_chunked, encode_eom
@@ -380,6 +380,31 @@ def test_cert_to_name_over_tls(tmp_path: Path, pki: Pki, caplog: pytest.LogCaptu
         # the server goes on serving
         with nc_tls(run, carol_files) as m:
             assert m.get_config(source="running").ok
+
+
+def test_failed_certificate_logins_throttle_the_address(tmp_path: Path, pki: Pki,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Certificates that name no user and refused handshakes count as failed logins of the
+    client's address, as wrong SSH passwords do: after login_fail_limit of them even a good
+    certificate is refused from there for a while; a good login forgets earlier failures."""
+    caplog.set_level(logging.INFO, logger="yangd.audit")
+    _, carol_files = pki.client("carol")
+    _, ghost_files = pki.client("ghost")
+    with tls_server(tmp_path, pki, [spec(1, pki.inter, "common-name")], users={"carol": "pw"},
+                    login_fail_limit=3, login_block_time=300) as run:
+        for _ in range(2):
+            with raw_tls(run, ghost_files) as s:
+                assert read_all(s) == b""
+        with nc_tls(run, carol_files) as m:  # a success: the two failures are forgotten
+            assert m.get_config(source="running").ok
+        for _ in range(2):
+            with raw_tls(run, ghost_files) as s:
+                assert read_all(s) == b""
+        assert handshake_refused(run, client_context(run, None))  # the third failure
+        assert audit_lines(caplog, "result=failed", "now blocked")
+        with pytest.raises(TransportError):  # carol too, from this address: closed at once
+            nc_tls(run, carol_files)
+        assert audit_lines(caplog, "result=refused", "too many failed logins")
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
