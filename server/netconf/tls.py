@@ -14,7 +14,9 @@ whose map type yields nothing (say, no such subjectAltName) lets the next one tr
 the connection is closed before any NETCONF message (§7); a name that is no yangd user
 (server/users.py) is refused the same way. Both, and every failed handshake, are audited
 (``login`` result failed, method certificate), naming the client certificate's SHA-256
-fingerprint in the form the configuration takes.
+fingerprint in the form the configuration takes. Both also count as failed logins of the
+client's address (server/users.py ``LoginGuard``, shared with SSH): too many, and the address
+is closed before the handshake for a while.
 
 Once a user is known, the connection is one ``NetconfSession``, as an SSH ``netconf``
 channel is: the same capabilities, the same framing (RFC 7589 §3 → RFC 6242 §4), the same
