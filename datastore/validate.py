@@ -1,9 +1,11 @@
 """RFC 7950 §8 validation of a configuration tree, full or driven by a change set.
 
 Checked: mandatory leaves/anydata and choices (§7.6.5, §7.9.4), min/max-elements (§7.7.5),
-unique (§7.8.3), must (§7.5.3), when (§7.21.5: a node whose when is false must not exist),
-leafref and instance-identifier require-instance (§9.9, §9.13). Types were checked when the
-data entered the tree. Every failure is reported, each with its instance path.
+unique (§7.8.3), must (§7.5.3), when (§7.21.5: a node whose when is false must not exist,
+nor a node of a choice or case whose when is false; a default under a false when is not in
+use, §7.6.1, nor is a mandatory choice under one required), leafref and instance-identifier
+require-instance (§9.9, §9.13). Types were checked when the data entered the tree. Every
+failure is reported, each with its instance path.
 
 Cost follows the change: with a change set, only the changed subtrees, the local constraints
 of their ancestors, and the constraints elsewhere whose XPath names a changed node are
@@ -24,7 +26,7 @@ from models.bundle import Bundle, YangModel
 from models.defaults import has_defaults
 from models.errors import YangdError
 from models.instance import InstanceNode, find, root_node
-from models.schema import DATA_KINDS, Kind, SchemaNode
+from models.schema import DATA_KINDS, Kind, SchemaNode, XPathExpr
 from models.types import UnionType
 from models.xpath import NameTest, iter_nodes, parse, resolve_prefixes
 from models.xpath.ast import BinaryOp, FilterPath, FunctionCall, Literal, Negate, Number
@@ -157,6 +159,8 @@ class _Validator:
     def _implicit(self, node: InstanceNode, child: SchemaNode, kind: Kind, fresh: bool) -> None:
         """An absent ``child``'s implicit instances: RFC 7950 §7.6.1 defaults, and the NP
         containers holding them."""
+        if _whens(child) and not self.applies(node, child):
+            return  # §7.6.1: a default under a false when (its own, its choice's) is not in use
         for inst in node.children_of(child):
             if kind is not Kind.CONTAINER:
                 if fresh or inst not in self.done_sub:
@@ -169,6 +173,9 @@ class _Validator:
         if node in self.done_local or self._covered(node):
             return
         self._mark(self.done_local, node)
+        sn, parent = node.schema, node.parent
+        if node.value is None and sn is not None and parent is not None and not self.applies(parent, sn):
+            return  # an NP container under a false when does not exist implicitly (§7.6.1)
         self._local(node, _plan(node.schema or self.bundle.schema.root))
 
     def _local(self, node: InstanceNode, plan: _Plan) -> None:
@@ -222,7 +229,7 @@ class _Validator:
         """A mandatory ``choice`` (``data``: the attributes of its cases' data nodes)."""
         # node.value is None for a non-presence container that exists implicitly (§7.9.4)
         value = node.value
-        if value is None or all(getattr(value, py) is None for py in data):
+        if (value is None or all(getattr(value, py) is None for py in data)) and self.applies(node, choice):
             base = node.path() if node.schema is not None else ""
             # RFC 7950 §15.6: error-info <missing-choice> names the choice
             self.err("data-missing", f"no case of mandatory choice {choice.name} is present",
@@ -244,11 +251,13 @@ class _Validator:
                     seen[vals] = entry
 
     def applies(self, parent: InstanceNode, child: SchemaNode) -> bool:
-        """An absent node's when (evaluated on a hypothetical instance) and its parent's."""
-        if not child.when:
+        """An absent node's whens (its own and its choices' and cases', ``_whens``), evaluated
+        on a hypothetical instance: a choice's or case's has the parent as its context."""
+        whens = _whens(child)
+        if not whens:
             return True
         hypo = InstanceNode(child, None, parent, self.bundle)
-        return all(self.truth(w, hypo) for w in child.when)
+        return all(self.truth(w, hypo) for w in whens)
 
     def terminal(self, node: InstanceNode) -> None:
         sn = node.schema
@@ -282,8 +291,11 @@ class _Validator:
         return got
 
     def exprs(self, node: InstanceNode, sn: SchemaNode) -> None:
-        for w in sn.when:
+        for w in _whens(sn):
             if not self.truth(w, node):
+                parent = node.parent
+                if parent is not None and getattr(parent.value, sn.py_name, None) is None:
+                    return  # a default, not in use under a false when (§7.6.1): nothing to check
                 self.err("operation-failed", f"when {w.xpath!r} is false, so {sn.name} must not exist",
                          node.path(), "when-violation")
                 return
@@ -337,7 +349,7 @@ class _Validator:
         rules, mandatory and the like, concern only changes inside it, checked there.)"""
         if holder.type is not None and _has_ref(holder.type):
             return False
-        exprs = (*holder.when, *holder.must)
+        exprs = (*_whens(holder), *holder.must)
         return all(_context_free(x) for x in exprs) and all(self.truth(x, root) for x in exprs)
 
     def _instances(self, node: InstanceNode, target: SchemaNode) -> list[InstanceNode]:
@@ -500,6 +512,25 @@ def _free(e: Any) -> bool:
     return False
 
 
+_WHENS: dict[int, tuple[SchemaNode, tuple[XPathExpr, ...]]] = {}
+
+
+def _whens(sn: SchemaNode) -> tuple[XPathExpr, ...]:
+    """The whens deciding whether ``sn`` may exist: those of the choices and cases between it
+    and its data parent (outermost first), then its own. RFC 7950 §7.21.5: a choice's or
+    case's when has the closest ancestor data node as its context, compiled as "parent", so
+    each of them reads the same on any data node below it (cached per node)."""
+    got = _WHENS.get(id(sn))
+    if got is None or got[0] is not sn:
+        whens: list[XPathExpr] = list(sn.when)
+        p = sn.parent
+        while p is not None and p.kind in (Kind.CHOICE, Kind.CASE):
+            whens[:0] = p.when
+            p = p.parent
+        got = _WHENS[id(sn)] = (sn, tuple(whens))
+    return got[1]
+
+
 def _choices(sn: SchemaNode) -> Iterator[SchemaNode]:
     for c in sn.children:
         if c.kind is Kind.CHOICE:
@@ -540,7 +571,7 @@ class _Plan:
                 if not _needs(c):
                     continue
                 implicit = c.kind is Kind.CONTAINER and not c.presence and has_defaults(c) and not _inert(c)
-            elif c.when or c.must or (c.type is not None and _has_ref(c.type)):
+            elif _whens(c) or c.must or (c.type is not None and _has_ref(c.type)):
                 implicit = c.default is not None
             else:
                 continue
@@ -551,7 +582,7 @@ class _Plan:
         self.counted = tuple(c for c in rules if c.kind in (Kind.LIST, Kind.LEAF_LIST))
         self.if_absent = tuple((c, c.py_name, _cases_between(sn, c)) for c in rules
                                if c.kind not in (Kind.LIST, Kind.LEAF_LIST))
-        self.exprs = bool(sn.when or sn.must)
+        self.exprs = bool(_whens(sn) or sn.must)
         self.choices = tuple((ch, tuple(d.py_name for d in _choice_data(ch)), _cases_between(sn, ch))
                              for ch in _choices(sn) if ch.mandatory)
         self.local = bool(self.exprs or self.counted or self.if_absent or self.choices)
@@ -602,7 +633,7 @@ def _needs(sn: SchemaNode) -> bool:
     got = _NEEDS.get(id(sn))
     if got is None or got[0] is not sn:
         got = _NEEDS[id(sn)] = (sn, any(
-            n.config and (n.must or n.when or n.mandatory or n.min_elements or n.max_elements is not None
+            n.config and (n.must or _whens(n) or n.mandatory or n.min_elements or n.max_elements is not None
                           or n.unique or (n.type is not None and _has_ref(n.type)))
             for n in sn.walk()))
     return got[1]
@@ -671,16 +702,22 @@ def _dependents(bundle: Bundle, touched: frozenset[tuple[str, str]]) -> list[tup
 def _build_deps(bundle: Bundle) -> list[_Dep]:
     out: list[_Dep] = []
     for sn in bundle.schema.root.walk():
-        if not sn.config or sn.kind in (Kind.CHOICE, Kind.CASE) or not sn.module:
+        if not sn.config or not sn.module:
             continue
+        whens = _whens(sn)
+        if sn.kind is Kind.CASE or (sn.kind is Kind.CHOICE and not (sn.mandatory and whens)):
+            continue  # their whens are their data nodes' (``_whens``)
         # RFC 7950 §7.21.5: a when that turns true makes the node's mandatory (or
-        # min-elements) bind, which only its parent's rules see (the node may be absent)
-        if sn.when and (sn.mandatory or sn.min_elements or (
+        # min-elements, or a mandatory choice) bind, which only its parent's rules see (the
+        # node may be absent)
+        if whens and (sn.mandatory or sn.min_elements or (
                 sn.kind is Kind.CONTAINER and not sn.presence and _has_mandatory(sn))):
             parent = sn.data_parent()
             if parent is not None:
-                out.append((parent, _names_read([x.ast for x in sn.when]), False))
-        asts = [x.ast for x in (*sn.must, *sn.when)]
+                out.append((parent, _names_read([x.ast for x in whens]), False))
+        if sn.kind is Kind.CHOICE:
+            continue
+        asts = [x.ast for x in (*sn.must, *whens)]
         for d in _refs(sn.type or {"b": ""}):
             if d["b"] == "leafref" and "path" in d:
                 asts.append(_leafref_ast(d["path"], tuple(sorted(d.get("pm", {}).items())), d.get("m", sn.module)))

@@ -57,8 +57,9 @@ class XPathExpr:
     ``prefixes`` maps every prefix visible where the statement was written to its module;
     ``module`` is the module unprefixed names belong to (RFC 7950 §6.4.1).
     ``context`` is "self" for a when on the node itself, "parent" for a when inherited from
-    an augment or uses (RFC 7950 §7.21.5: its context node is the augment target / the uses'
-    parent, i.e. the parent of this node).
+    an augment or uses, or written on a choice or case (RFC 7950 §7.21.5: its context node is
+    the augment target / the uses' parent / the closest ancestor data node, i.e. the parent
+    instance of this node).
     """
 
     xpath: str

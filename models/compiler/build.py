@@ -211,9 +211,13 @@ def _xpath(stmt: Statement, module: str, context: str) -> XPathExpr:
 def _whens(s: Statement, module: str) -> Iterable[XPathExpr]:
     # pyang copies a uses' when onto each top-level node of the grouping (marked
     # i_origin "uses"); its context is the uses' parent. Descendants do not get it.
+    # RFC 7950 §7.21.5: a when on a choice or case has the closest ancestor data node as its
+    # context, which is "parent" too: the parent instance of every data node the choice holds.
     for w in s.search("when"):
         if getattr(w, "i_origin", None) == "uses":
             yield _xpath(w, w.i_module.i_modulename, "parent")
+        elif s.keyword in ("choice", "case"):
+            yield _xpath(w, module, "parent")
         else:
             yield _xpath(w, module, "self")
     aug = getattr(s, "i_augment", None)
