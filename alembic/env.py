@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `alembic upgrade head` by hand, from any directory
     sys.path.insert(0, str(REPO))
 
-from datastore.db import VERSION_TABLE, Base, make_engine  # noqa: E402
+from datastore.db import PG_MIGRATION_LOCK, VERSION_TABLE, Base, make_engine  # noqa: E402
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("url"):
@@ -35,10 +35,6 @@ if config.config_file_name is not None and not config.attributes.get("url"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
-
-# An arbitrary constant: the advisory lock key serialising yangd migrations on PostgreSQL.
-PG_MIGRATION_LOCK = 0x79616E6764  # "yangd"
-
 
 def database_url() -> str:
     url = (

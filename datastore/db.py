@@ -1,7 +1,7 @@
 """ORM mapping and engine set-up of the commit log (SQLAlchemy 2.0 typed declarative).
 
 Also here: the record dataclasses Store exchanges (re-exported by datastore.store),
-``migrate`` (Alembic upgrade) and the few queries several Store methods share. Only
+``ensure_schema`` / ``migrate`` (Alembic upgrade) and the few queries several Store methods share. Only
 datastore/store.py, the Alembic environment and tests import this module: the rest of yangd
 talks to ``Store``. Trees and change sets are opaque JSON text here; the caller encodes them.
 
@@ -23,7 +23,10 @@ Tables (all prefixed ``yangd_`` so yangd can share a PostgreSQL database with ot
   datastore, held by (instance, session) until ``expires`` (a lease the holder renews).
 
 The schema itself is owned by the Alembic revisions in alembic/versions; this mapping must
-match their result (tests/datastore/test_migrations.py compares the two).
+match their result (tests/datastore/test_migrations.py compares the two). Because it does, a
+new database is created from the mapping and stamped at ``HEAD_REVISION`` without Alembic,
+and a database already at head is left alone: Alembic (with Mako and Pygments, some 12 MiB
+of a long-lived daemon's memory) is imported only when an existing database must be upgraded.
 """
 
 from __future__ import annotations
@@ -33,24 +36,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Dialect,
     Engine,
     ForeignKey,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     TypeDecorator,
     create_engine,
     event,
     func,
+    insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -70,6 +77,14 @@ ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
 
 #: Name of Alembic's version table (prefixed like ours, for a shared PostgreSQL database).
 VERSION_TABLE = "yangd_alembic_version"
+
+#: The newest revision in alembic/versions (a test checks it is the scripts' head): the
+#: revision a database created from the mapping is stamped with.
+HEAD_REVISION = "0004"
+
+#: The advisory lock key serialising yangd schema changes on PostgreSQL (alembic/env.py
+#: takes the same one): several instances starting at once create or migrate one at a time.
+PG_MIGRATION_LOCK = 0x79616E6764  # "yangd"
 
 #: Execution option: on SQLite, open the transaction with BEGIN IMMEDIATE (take the write
 #: lock up front) so a read-then-write transaction never fails halfway with SQLITE_BUSY.
@@ -323,9 +338,59 @@ def _sqlite_events(engine: Engine, *, foreign_keys: bool, immediate_all: bool) -
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+class SchemaError(Exception):
+    """Alembic refused the database (e.g. it is newer than this yangd)."""
+
+
+# Alembic's own version table, as its stamp creates it (alembic.runtime.migration).
+_VERSIONS = Table(
+    VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+)  # fmt: skip
+
+
+def ensure_schema(url: str) -> None:
+    """Bring the database at ``url`` to ``HEAD_REVISION``.
+
+    At head already: nothing to do. A new database (no yangd table at all): the mapping's
+    tables are created and stamped at head, in one transaction. Anything else (older, newer,
+    or unrecognised): Alembic's upgrade, which migrates or refuses. The check and the
+    creation hold the database's write lock (SQLite BEGIN IMMEDIATE, PostgreSQL the advisory
+    lock alembic/env.py takes), so instances starting together create the schema once.
+    """
+    engine = make_engine(url, migrating=True)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+            names = set(inspect(conn).get_table_names())
+            if VERSION_TABLE in names:
+                rev = conn.scalar(select(_VERSIONS.c.version_num))
+                if rev == HEAD_REVISION:
+                    return
+            elif not names & set(Base.metadata.tables):
+                Base.metadata.create_all(conn)
+                _VERSIONS.create(conn)
+                conn.execute(insert(_VERSIONS).values(version_num=HEAD_REVISION))
+                return
+    finally:
+        engine.dispose()
+    try:
+        migrate(url)
+    except Exception as exc:
+        from alembic.util import CommandError  # loaded by migrate
+
+        if isinstance(exc, CommandError):
+            raise SchemaError(str(exc)) from exc
+        raise
+
+
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision`` with the repository's Alembic scripts
     (alembic/env.py reads the URL from the config attributes)."""
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(ALEMBIC_DIR))
     cfg.attributes["url"] = url

@@ -22,7 +22,8 @@ Design, and why:
   ``synchronous=FULL``: when a write call has returned, the commit is fsynced (it survives
   kill -9 and power loss). PostgreSQL is durable on COMMIT with its default settings.
 - **Schema by Alembic.** Opening a store upgrades the database to the newest revision in
-  alembic/versions, so a yangd upgrade carries its old history along.
+  alembic/versions, so a yangd upgrade carries its old history along (a new database is
+  created from the mapping, see datastore/db.py ``ensure_schema``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic.util import CommandError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -47,9 +47,11 @@ from datastore.db import (
     DatastoreRow,
     MetaRow,
     PendingConfirm,
+    SchemaError,
     SnapshotRow,
     changes_between,
     commit_by_label,
+    ensure_schema,
     head_id,
     make_engine,
     migrate,
@@ -57,6 +59,7 @@ from datastore.db import (
     sqlite_path,
     utcnow,
 )
+from datastore.memory import release_memory
 
 if TYPE_CHECKING:
     from datastore._cluster_store import CommitWriter
@@ -79,6 +82,10 @@ __all__ = [
     "StoreError",
     "migrate",
 ]
+
+
+#: A commit or snapshot whose JSON is at least this long returns freed memory to the OS.
+LARGE_WRITE = 256 * 1024
 
 
 class StoreError(Exception):
@@ -105,7 +112,7 @@ class Store:
             path = sqlite_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            migrate(url)
+            ensure_schema(url)
             self._engine = make_engine(url)
         self._read = sessionmaker(
             self._engine.execution_options(
@@ -214,6 +221,8 @@ class Store:
 
         try:
             self._run(self._write, f"appending commit {rec.id}", work, raw_integrity=True)
+            if len(rec.changes) >= LARGE_WRITE or len(snapshot or "") >= LARGE_WRITE:
+                release_memory()
         except IntegrityError as exc:
             # Lost a race between our head check and the insert (PostgreSQL: the other
             # transaction committed while ours waited on the primary key / unique index).
@@ -230,6 +239,8 @@ class Store:
             s.merge(SnapshotRow(commit_id=commit_id, tree=tree_json, created=utcnow()))
 
         self._run(self._write, f"writing the snapshot of commit {commit_id}", work)
+        if len(tree_json) >= LARGE_WRITE:
+            release_memory()
 
     def snapshot_at_or_before(self, commit_id: int) -> tuple[int, str] | None:
         """The newest snapshot (commit id, tree) at or below ``commit_id``."""
@@ -423,7 +434,7 @@ def _translate(what: str, *, raw_integrity: bool = False) -> Iterator[None]:
         raise StoreError(f"{what}: {_reason(exc)}") from exc
     except SQLAlchemyError as exc:  # including a naive datetime refused by UTCDateTime
         raise StoreError(f"{what}: {_reason(exc)}") from exc
-    except CommandError as exc:  # Alembic: e.g. the database is newer than this yangd
+    except SchemaError as exc:  # Alembic: e.g. the database is newer than this yangd
         raise StoreError(f"{what}: database schema: {exc}") from exc
     except (OSError, ValueError) as exc:  # e.g. the SQLite directory cannot be created
         raise StoreError(f"{what}: {exc}") from exc

@@ -52,6 +52,26 @@ class YangModel(BaseModel):
         _set(new, "__pydantic_private__", None)
         return new
 
+    @model_validator(mode="after")
+    def _share_fields_set(self) -> Self:
+        # pydantic gives every instance its own set of the names set in it (a 5-name set is
+        # 728 bytes, more than the rest of a typical list entry). The models are frozen, so
+        # pydantic never adds to it in place (model_copy copies it first): instances with
+        # the same names share one set, a bounded number of distinct sets in all.
+        fs = self.__pydantic_fields_set__
+        key = frozenset(fs)
+        shared = _FIELDS_SETS.get(key)
+        if shared is None:
+            if len(_FIELDS_SETS) >= _MAX_FIELDS_SETS:
+                return self
+            shared = _FIELDS_SETS.setdefault(key, fs)
+        _set(self, "__pydantic_fields_set__", shared)
+        return self
+
+
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+_MAX_FIELDS_SETS = 4096
+
 
 _set = object.__setattr__
 _new_object = object.__new__

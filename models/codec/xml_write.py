@@ -7,11 +7,19 @@ the leaf. Building lxml elements only to serialise them again costs about as muc
 rest of a get-config; replies that are not edited afterwards (no with-defaults tagging) are
 written here instead, about four times faster. anydata content is rare and goes through the
 element encoder.
+
+Each (schema node, parent namespace) gets a small Python function, generated the first time
+such a node is written, with its children's tags and conversions as constants: a 10,000-entry
+list costs about half of what walking a generic table per entry did. Only fixed statement
+templates, indices and checked Python identifiers go into the generated source; every tag,
+namespace and converter is passed in as a value.
 """
 
 from __future__ import annotations
 
+import keyword
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -20,6 +28,7 @@ from pydantic import BaseModel
 from models.codec._plan import ANY, CONTAINER, LEAF, LIST, Child, Plan, bundle_of, plan_of, sub_plan
 from models.codec.xml_encode import NETCONF_NS, _Encoder, _Prefixes
 from models.schema import Kind
+from models.types import BoolType, DecimalType, IntType
 
 __all__ = ["encode_xml_bytes"]
 
@@ -48,76 +57,116 @@ def _attr(text: str) -> str:
     return _escape(text).replace('"', "&quot;")
 
 
-# One child as the writer walks it: (py attribute, kind, open tag, close tag, to_text, child).
-_Step = tuple[str, int, str, str, Any, Child]
+Push = Callable[[str], None]
+Fill = Callable[[Any, Push, "_Writer"], None]
 
 
 class _Writer:
-    __slots__ = ("bundle", "out", "steps")
+    """What a generated function needs besides its constants: the bundle (prefixes, anydata)."""
+
+    __slots__ = ("bundle",)
 
     def __init__(self, bundle: Any):
         self.bundle = bundle
-        self.out: list[str] = []
-        self.steps: dict[tuple[int, str], list[_Step]] = {}  # (id(plan), parent ns) → steps
 
-    def _steps(self, plan: Plan, ns: str) -> list[_Step]:
-        out: list[_Step] = []
-        for c in plan.ordered:
-            name = c.node.name
-            open_ = f"<{name}>" if c.ns == ns else f'<{name} xmlns="{_attr(c.ns)}">'
-            out.append((c.py, c.kind, open_, f"</{name}>", c.to_text, c))
-        self.steps[(id(plan), ns)] = out
-        return out
-
-    def fill(self, obj: Any, plan: Plan, ns: str) -> None:
-        push = self.out.append
-        steps = self.steps.get((id(plan), ns)) or self._steps(plan, ns)
-        for py, kind, open_, close, to_text, c in steps:
-            v = getattr(obj, py)
-            if v is None:
-                continue
-            if kind == LEAF:
-                if c.needs_ns:
-                    self.prefixed(c, v, ns)
-                    continue
-                text = v if to_text is None else to_text(v, None)
-                if type(text) is not str:
-                    text = str(text)
-                push(f"{open_}{_escape(text)}{close}" if text else f"{open_[:-1]}/>")
-            elif kind == CONTAINER:
-                push(open_)
-                self.fill(v, c.plan or sub_plan(self.bundle, c), c.ns)
-                push(close)
-            elif kind == LIST:
-                sub = c.plan or sub_plan(self.bundle, c)
-                cns = c.ns
-                fill = self.fill
-                for entry in v:
-                    push(open_)
-                    fill(entry, sub, cns)
-                    push(close)
-            elif kind == ANY:
-                elem = etree.Element(c.tag, nsmap={None: c.ns})
-                _Encoder(self.bundle).anydata(elem, v, c.ns)
-                push(etree.tostring(elem, encoding="unicode"))
-            else:
-                for x in v:
-                    if c.needs_ns:
-                        self.prefixed(c, x, ns)
-                        continue
-                    text = x if to_text is None else to_text(x, None)
-                    if type(text) is not str:
-                        text = str(text)
-                    push(f"{open_}{_escape(text)}{close}" if text else f"{open_[:-1]}/>")
-
-    def prefixed(self, c: Child, v: Any, ns: str) -> None:
+    def prefixed(self, c: Child, v: Any, ns: str, push: Push) -> None:
         rec = _Prefixes(self.bundle)
         text = c.to_text(v, rec) if c.to_text is not None else str(v)
         decls = "".join(f' xmlns:{p}="{_attr(u)}"' for p, u in rec.declared.items())
         if c.ns != ns:
             decls = f' xmlns="{_attr(c.ns)}"{decls}'
         name = c.node.name
-        self.out.append(f"<{name}{decls}>{_escape(text)}</{name}>" if text else f"<{name}{decls}/>")
+        push(f"<{name}{decls}>{_escape(text)}</{name}>" if text else f"<{name}{decls}/>")
+
+    def anydata(self, c: Child, v: Any, push: Push) -> None:
+        elem = etree.Element(c.tag, nsmap={None: c.ns})
+        _Encoder(self.bundle).anydata(elem, v, c.ns)
+        push(etree.tostring(elem, encoding="unicode"))
+
+
+class _Lazy:
+    """Stands in for a child's fill function until first called, then replaces itself."""
+
+    __slots__ = ("bundle", "c", "cell", "i")
+
+    def __init__(self, cell: list[Any], i: int, bundle: Any, c: Child):
+        self.cell, self.i, self.bundle, self.c = cell, i, bundle, c
+
+    def __call__(self, obj: Any, push: Push, w: _Writer) -> None:
+        fn = fill_of(self.bundle, sub_plan(self.bundle, self.c), self.c.ns)
+        self.cell[self.i] = fn
+        fn(obj, push, w)
+
+
+_FILLS: dict[tuple[int, str], tuple[Plan, Fill]] = {}  # (id(plan), parent ns) → plan kept, fn
+
+
+def fill_of(bundle: Any, plan: Plan, ns: str) -> Fill:
+    """The function writing the children of a ``plan.node`` instance inside namespace ``ns``."""
+    hit = _FILLS.get((id(plan), ns))
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    fn = _generate(bundle, plan, ns)
+    _FILLS[(id(plan), ns)] = (plan, fn)
+    return fn
+
+
+def _generate(bundle: Any, plan: Plan, ns: str) -> Fill:
+    subs: list[Any] = []
+    env: dict[str, Any] = {"esc": _escape, "str": str, "S": subs, "NS": ns}
+    lines = ["def fill(obj, push, w):"]
+    for i, c in enumerate(plan.ordered):
+        name = c.node.name
+        o = f"<{name}>" if c.ns == ns else f'<{name} xmlns="{_attr(c.ns)}">'
+        env[f"O{i}"], env[f"C{i}"], env[f"E{i}"], env[f"K{i}"] = o, f"</{name}>", f"{o[:-1]}/>", c
+        env[f"T{i}"], env[f"F{i}"] = f"{o}true</{name}>", f"{o}false</{name}>"
+        env[f"X{i}"] = c.to_text
+        py = c.py
+        get = f"obj.{py}" if py.isidentifier() and not keyword.iskeyword(py) else f"getattr(obj, {py!r})"
+        lines += [f"    v = {get}", "    if v is not None:"]
+        kind = c.kind
+        if kind in (CONTAINER, LIST):
+            subs.append(_Lazy(subs, len(subs), bundle, c))
+            call = f"S[{len(subs) - 1}](x, push, w)" if kind == LIST else f"S[{len(subs) - 1}](v, push, w)"
+            if kind == LIST:
+                lines.append("        for x in v:")
+                lines += [f"            push(O{i})", f"            {call}", f"            push(C{i})"]
+            else:
+                lines += [f"        push(O{i})", f"        {call}", f"        push(C{i})"]
+            continue
+        if kind == ANY:
+            lines.append(f"        w.anydata(K{i}, v, push)")
+            continue
+        ind = "        "
+        if kind != LEAF:  # leaf-list: each value as a leaf
+            lines.append("        for v in v:")
+            ind += "    "
+        lines += [ind + s for s in _leaf(bundle, c, i)]
+    if len(lines) == 1:
+        lines.append("    pass")
+    exec(compile("\n".join(lines), f"<xml_write {plan.node.name}>", "exec"), env)
+    fn: Fill = env["fill"]
+    return fn
+
+
+def _leaf(bundle: Any, c: Child, i: int) -> list[str]:
+    """Statements writing leaf value ``v`` of child ``i``, as ``_Writer`` did generically."""
+    if c.needs_ns:
+        return [f"w.prefixed(K{i}, v, NS, push)"]
+    t = bundle.type_of(c.node)
+    if type(t) is BoolType:
+        return [f"push(T{i} if v else F{i})"]
+    if type(t) in (IntType, DecimalType):  # digits, sign, point: nothing to escape, never empty
+        text = "str(v)" if c.to_text is None else f"X{i}(v, None)"
+        return [f"push(f'{{O{i}}}{{{text}}}{{C{i}}}')"]
+    text = "v" if c.to_text is None else f"X{i}(v, None)"
+    return [f"t = {text}",
+            "if type(t) is not str:", "    t = str(t)",
+            "if not t:", f"    push(E{i})",
+            # _escape's fast path inline: most texts have nothing to escape
+            "elif t.isprintable() and '&' not in t and '<' not in t and '>' not in t:",
+            f"    push(f'{{O{i}}}{{t}}{{C{i}}}')",
+            "else:", f"    push(f'{{O{i}}}{{esc(t)}}{{C{i}}}')"]
 
 
 def encode_xml_bytes(obj: BaseModel, wrapper: str = "data", wrapper_ns: str = NETCONF_NS) -> bytes:
@@ -128,7 +177,6 @@ def encode_xml_bytes(obj: BaseModel, wrapper: str = "data", wrapper_ns: str = NE
     """
     node = type(obj).__yang__  # type: ignore[attr-defined]
     bundle = bundle_of(type(obj))
-    w = _Writer(bundle)
     if node is bundle.schema.root:
         name, ns = wrapper, wrapper_ns
     else:
@@ -136,8 +184,12 @@ def encode_xml_bytes(obj: BaseModel, wrapper: str = "data", wrapper_ns: str = NE
         name = node.name
         if node.kind is Kind.INPUT and node.parent is not None:
             name = node.parent.name
-    w.fill(obj, plan_of(bundle, node), ns)
-    inner = "".join(w.out)
-    head = f'<{name} xmlns="{_attr(ns)}"'
-    text = f"{head}>{inner}</{name}>" if inner else f"{head}/>"
-    return text.encode("utf-8")
+    out: list[str] = [f'<{name} xmlns="{_attr(ns)}"']
+    n = len(out)
+    out.append(">")
+    fill_of(bundle, plan_of(bundle, node), ns)(obj, out.append, _Writer(bundle))
+    if len(out) == n + 1:  # no content
+        out[n] = "/>"
+    else:
+        out.append(f"</{name}>")
+    return "".join(out).encode("utf-8")

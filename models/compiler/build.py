@@ -7,7 +7,6 @@ reads that result and records what later layers need.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -225,11 +224,3 @@ def _whens(s: Statement, module: str) -> Iterable[XPathExpr]:
         w = aug.search_one("when")
         if w is not None:
             yield _xpath(w, aug.i_module.i_modulename, "parent")
-
-
-def hash_sources(texts: Iterable[tuple[str, bytes]], options: str = "") -> str:
-    """Stable hash of module sources (+ compile options), for the start-up compile cache."""
-    h = hashlib.sha256(options.encode())
-    for name, data in sorted(texts):
-        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-    return h.hexdigest()

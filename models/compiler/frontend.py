@@ -2,6 +2,10 @@
 
 Errors are pyang's own ``file:line: message`` lines (never a traceback): a module with a
 syntax or semantic error is refused with exactly what pyang says about it.
+
+pyang is imported by ``load`` only: ``CompileError`` and ``yang_files`` are wanted by
+processes that never compile (a ``yangd serve`` whose modules are in the compile cache), and
+pyang costs some 9 MiB of memory once imported.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pyang import context, error, repository
 
 
 class CompileError(Exception):
@@ -54,6 +56,8 @@ def load(
     ``features``: module → enabled features; a module not named has all its features
     enabled (pyang's rule). ``deviations`` are deviation modules applied to the set.
     """
+    from pyang import context, error, repository
+
     dirs = [str(p) for p in search_path]
     for f in (*files, *deviations):
         d = str(Path(f).parent)

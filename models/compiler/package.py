@@ -3,21 +3,41 @@
 ``compile_package`` is what ``yangd compile`` and the start-up compile of user modules run;
 ``import_package`` loads a generated package from any directory (the shipped one lives in
 models/generated/, start-up compiles in a cache directory keyed by the sources' hash).
+
+``cached_compile`` compiles in a child process (``python -m models.compiler.package``): pyang,
+the builder and the emitter, and the garbage of a compile of every shipped module, stay out
+of the long-lived daemon, which imports only the generated package (about 12 MiB less).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from models.compiler.build import build_schema, hash_sources
-from models.compiler.emit import emit_package
-from models.compiler.frontend import Frontend, load, yang_files
-from models.schema import Schema
+from models.compiler.frontend import CompileError, yang_files
+
+if TYPE_CHECKING:
+    from models.compiler.frontend import Frontend
+    from models.schema import Schema
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def hash_sources(texts: Iterable[tuple[str, bytes]], options: str = "") -> str:
+    """Stable hash of module sources (+ compile options), for the start-up compile cache."""
+    h = hashlib.sha256(options.encode())
+    for name, data in sorted(texts):
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
 
 
 def schema_of(
@@ -26,6 +46,9 @@ def schema_of(
     features: Mapping[str, Sequence[str]] | None = None,
     deviations: Sequence[str | Path] = (),
 ) -> tuple[Schema, Frontend]:
+    from models.compiler.build import build_schema
+    from models.compiler.frontend import load
+
     files = yang_files(paths)
     fe = load(files, search_path, features, deviations)
     texts = [(str(p.name), p.read_bytes()) for p in (*files, *map(Path, deviations))]
@@ -35,6 +58,8 @@ def schema_of(
 
 def write_package(schema: Schema, out_dir: str | Path) -> list[str]:
     """Write the generated sources and schema.json into ``out_dir`` (replacing its .py files)."""
+    from models.compiler.emit import emit_package
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.py"):
@@ -98,6 +123,42 @@ def cached_compile(
     if not (target / "__init__.py").exists():
         tmp = Path(cache_dir) / f".{key}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        compile_package(files, tmp, search_path, features)
+        _compile_in_child(files, tmp, search_path, features)
         tmp.rename(target)
     return import_package(target, f"_yangd_user_{key}")
+
+
+def _compile_in_child(files: Sequence[Path], out: Path, search_path: Sequence[str | Path],
+                      features: Mapping[str, Sequence[str]] | None) -> None:
+    """``compile_package`` in a child Python; its CompileError is raised here, as it was."""
+    job = {"paths": [str(f) for f in files], "out": str(out),
+           "search": [str(p) for p in search_path],
+           "features": None if features is None else {k: list(v) for k, v in features.items()}}
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO), env.get("PYTHONPATH")) if p)
+    proc = subprocess.run([sys.executable, "-m", "models.compiler.package"], input=json.dumps(job),
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode == 0:
+        return
+    try:
+        messages = [str(m) for m in json.loads(proc.stdout)["errors"]]
+    except (ValueError, KeyError, TypeError):
+        messages = [f"the YANG compiler failed (exit status {proc.returncode}): "
+                    + (proc.stderr.strip().splitlines() or ["no output"])[-1]]
+    raise CompileError(messages)
+
+
+def _child() -> int:
+    """The child side of ``_compile_in_child``: a JSON job on stdin; CompileError messages as
+    JSON on stdout with exit status 2."""
+    job = json.load(sys.stdin)
+    try:
+        compile_package(job["paths"], job["out"], job["search"], job["features"])
+    except CompileError as e:
+        json.dump({"errors": e.messages}, sys.stdout)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child())

@@ -26,6 +26,7 @@ __all__ = [
     "MessageTooBig",
     "encode_chunked",
     "encode_eom",
+    "frame",
 ]
 
 EOM = b"]]>]]>"
@@ -70,6 +71,21 @@ def encode_chunked(message: bytes, chunk_size: int = 65536) -> bytes:
         parts.append(piece)
     parts.append(b"\n##\n")
     return b"".join(parts)
+
+
+def frame(parts: list[bytes], chunked: bool) -> list[bytes]:
+    """One message given as consecutive ``parts``, framed, as pieces to write in order.
+
+    The parts are not copied: a large reply goes to the transport as it was encoded. Chunked
+    framing sends the message as a single chunk (RFC 6242 §4.2 allows up to 4294967295
+    bytes; a receiver must accept any size), so only the header and the end marker are added.
+    """
+    if not chunked:
+        return [*parts, EOM]
+    size = sum(len(p) for p in parts)
+    if not 1 <= size <= MAX_CHUNK:  # an empty message has no chunk; a huge one needs several
+        return [encode_chunked(b"".join(parts))]
+    return [b"\n#%d\n" % size, *parts, b"\n##\n"]
 
 
 class Decoder:
@@ -136,7 +152,15 @@ class Decoder:
             raise MessageTooBig(self.max_size, head)
         msg = bytes(buf[self._pos:i])
         self._pos = self._scan = i + len(EOM)
+        self._release()
         return msg
+
+    def _release(self) -> None:
+        """Everything received is consumed: drop the buffer now rather than at the next feed
+        (a large request would otherwise stay in memory while the session waits)."""
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = self._scan = 0
 
     def _drop_all_but(self, keep: int) -> None:
         del self._buf[:max(self._pos, len(self._buf) - keep)]
@@ -169,6 +193,7 @@ class Decoder:
                     continue
                 msg = bytes(self._msg)
                 self._msg.clear()
+                self._release()
                 return msg
             self._need = header
             self._in_message = True

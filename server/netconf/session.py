@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lxml import etree
 
+from datastore.memory import release_memory
 from models.codec.errors import InstanceError
 from models.codec.xml import XmlLimits, parse
 from models.errors import YangdError, YangdErrors
@@ -40,7 +41,7 @@ from server import audit
 from server.metrics import metrics_for
 from server.netconf.capabilities import BASE_1_0, BASE_1_1
 from server.netconf.errors import NC, NetconfError, rpc_errors
-from server.netconf.framing import Decoder, FramingError, MessageTooBig, encode_chunked, encode_eom
+from server.netconf.framing import Decoder, FramingError, MessageTooBig, encode_eom, frame
 from server.netconf.monitoring import SessionStats
 from server.netconf.ops.base import Context, Operation
 
@@ -54,6 +55,13 @@ log = logging.getLogger("yangd.netconf")
 
 
 _BODY_MARK = "\u2063yangd-reply-body\u2063"  # never in generated XML (an invisible separator)
+_BODY_MARK_BYTES = _BODY_MARK.encode()
+
+# A message or reply this large leaves enough freed memory behind to hand back to the OS
+# (datastore.memory.release_memory); pieces smaller than _SMALL are joined before writing,
+# larger ones go to the transport as they are (no copy of a 2 MB reply).
+_LARGE = 256 * 1024
+_SMALL = 16 * 1024
 
 
 class Transport(Protocol):
@@ -151,6 +159,7 @@ class NetconfSession:
     _hello_seen = False
     _hello_done = False
     _reading_paused = False
+    _sent = 0  # bytes written for the message being handled
 
     def connection_lost(self) -> None:
         self.queue.put_nowait(None)
@@ -182,7 +191,12 @@ class NetconfSession:
                 if isinstance(msg, MessageTooBig):
                     self._too_big(msg)
                     continue
+                self._sent = 0
+                size = len(msg)
                 await self._handle(msg)
+                msg = None  # a large request is not kept while the session waits for the next
+                if size >= _LARGE or self._sent >= _LARGE:
+                    release_memory()
         except Exception:  # a bug must end this session, never the server
             log.exception("session %d failed", self.id)
         finally:
@@ -335,15 +349,32 @@ class NetconfSession:
         # ones that identityref and instance-identifier *values* use (RFC 7950 §9.10.3).
         reply.text = _BODY_MARK
         head = etree.tostring(reply, encoding="UTF-8", xml_declaration=True)
-        inner = b"".join(e if isinstance(e, bytes) else etree.tostring(e, encoding="UTF-8", with_tail=False)
-                         for e in body)
-        self.send_message(head.replace(_BODY_MARK.encode(), inner, 1))
+        start, end = head.split(_BODY_MARK_BYTES, 1)
+        inner = [e if isinstance(e, bytes) else etree.tostring(e, encoding="UTF-8", with_tail=False)
+                 for e in body]
+        self.send_parts([start, *inner, end])
 
     def send_message(self, data: bytes) -> None:
         """Write one message with the session's framing (rpc-replies, notifications)."""
-        self._write(encode_chunked(data) if self.base11 else encode_eom(data))
+        self.send_parts([data])
+
+    def send_parts(self, parts: list[bytes]) -> None:
+        """Write the message made of ``parts`` (in order) with the session's framing; small
+        pieces are joined, so a short reply is still one write."""
+        run: list[bytes] = []
+        for piece in frame(parts, self.base11):
+            if len(piece) < _SMALL:
+                run.append(piece)
+                continue
+            if run:
+                self._write(b"".join(run))
+                run = []
+            self._write(piece)
+        if run:
+            self._write(b"".join(run))
 
     def _write(self, data: bytes) -> None:
+        self._sent += len(data)
         try:
             self.transport.write(data)
         except Exception:  # the peer went away: the session ends on connection_lost

@@ -1,5 +1,7 @@
 """Alembic migrations of the commit log: an old (0001) database upgrades on Store.open, the
-migrated schema equals the ORM mapping, downgrade works, a newer database is refused."""
+migrated schema equals the ORM mapping, downgrade works, a newer database is refused. A new
+database is created from the mapping and stamped at head, and a database at head opens, both
+without importing Alembic."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from datastore.db import ALEMBIC_DIR, VERSION_TABLE, Base, make_engine, migrate
+from datastore.db import ALEMBIC_DIR, HEAD_REVISION, VERSION_TABLE, Base, make_engine, migrate
 from datastore.store import CommitRecord, Store, StoreError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,10 +98,22 @@ def test_old_database_upgrades_on_open(db_url: str, backend: str) -> None:
         engine.dispose()
 
 
-def test_migrated_schema_matches_the_orm(db_url: str) -> None:
+def test_head_revision_is_the_scripts_head() -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [HEAD_REVISION]
+
+
+@pytest.mark.parametrize("how", ["migrated", "created"])
+def test_schema_matches_the_orm(db_url: str, how: str) -> None:
+    """Both ways to a database at head give the mapping's schema: Alembic's upgrade from
+    empty, and Store.open's creation of a new database from the mapping."""
+    if how == "migrated":
+        migrate(db_url)
     Store.open(db_url).close()
     engine = make_engine(db_url)
     try:
+        assert revision(engine) == HEAD_REVISION
         with engine.connect() as conn:
             ctx = MigrationContext.configure(
                 conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
@@ -106,6 +121,37 @@ def test_migrated_schema_matches_the_orm(db_url: str) -> None:
             assert compare_metadata(ctx, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_created_database_upgrades_from_its_stamp(db_url: str) -> None:
+    """A database Store.open created is an ordinary Alembic database at head: downgrading
+    and upgrading it with the scripts works."""
+    Store.open(db_url).close()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.attributes["url"] = db_url
+    command.downgrade(cfg, "0001")
+    command.upgrade(cfg, "head")
+    engine = make_engine(db_url)
+    try:
+        assert revision(engine) == HEAD_REVISION
+    finally:
+        engine.dispose()
+
+
+def test_new_and_current_databases_open_without_alembic(db_url: str) -> None:
+    """Alembic (with Mako and Pygments) stays out of a yangd whose database needs no upgrade."""
+    code = (
+        "import sys\n"
+        "from datastore.store import Store\n"
+        "for _ in range(2):\n"
+        "    Store.open(sys.argv[1]).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, db_url], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 def test_downgrade_and_upgrade_again(db_url: str) -> None:

@@ -319,3 +319,34 @@ def test_error_instance_paths(ietf: ModuleType) -> None:
         f"{base}[name='eth1']/ietf-ip:ipv4/address[ip='192.0.2.2']/prefix-length",
     }
     assert all(i.tag == "invalid-value" for i in err.issues)
+
+
+def test_cached_compile_runs_pyang_in_a_child(tmp_path: Path) -> None:
+    """The start-up compile of extra modules happens in a child process: the caller gets the
+    package, or pyang's file:line errors as CompileError, and never imports pyang itself."""
+    (tmp_path / "ok.yang").write_text('module ok {\n  yang-version 1.1;\n  namespace "urn:ok";\n'
+                                      '  prefix ok;\n  container c { leaf n { type uint8; } }\n}\n')
+    (tmp_path / "bad.yang").write_text('module bad {\n  yang-version 1.1;\n  namespace "urn:bad";\n'
+                                       '  prefix b;\n  leaf x { type no-such-type; }\n}\n')
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from models.compiler.frontend import CompileError\n"
+        "from models.compiler.package import cached_compile\n"
+        "d = Path(sys.argv[1])\n"
+        "pkg = cached_compile([d / 'ok.yang'], d / 'cache')\n"
+        "n = pkg.Root.model_validate({'ok:c': {'n': 3}}).c.n\n"
+        "try:\n"
+        "    cached_compile([d / 'bad.yang'], d / 'cache')\n"
+        "    errors = []\n"
+        "except CompileError as e:\n"
+        "    errors = e.messages\n"
+        "print(json.dumps([n, errors, 'pyang' in sys.modules]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    n, errors, pyang_loaded = json.loads(proc.stdout)
+    assert n == 3
+    assert any(f"{tmp_path / 'bad.yang'}:5" in m and "no-such-type" in m for m in errors), errors
+    assert pyang_loaded is False

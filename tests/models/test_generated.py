@@ -31,3 +31,24 @@ def test_shipped_package_loads_every_module() -> None:
     # every class builds (pydantic schemas are deferred until first use)
     root = g.Root.model_validate({})
     assert root.model_dump(exclude_none=True) == {}
+
+
+def test_instances_share_their_fields_set() -> None:
+    """Instances with the same fields set share one set (models/bundle.py: a set per list
+    entry was half of its memory), and copies with changes never alter the shared one."""
+    import json
+
+    import models.generated as g
+    from models.codec.json import decode_json
+
+    eth = "iana-if-type:ethernetCsmacd"
+    doc = {"ietf-interfaces:interfaces": {"interface": [
+        {"name": "a", "type": eth, "enabled": True}, {"name": "b", "type": eth, "enabled": False},
+        {"name": "c", "type": eth}]}}
+    a, b, c = decode_json(g.Root, json.dumps(doc)).interfaces.interface
+    assert a.__pydantic_fields_set__ is b.__pydantic_fields_set__
+    assert c.model_fields_set == {"name", "type"}
+    changed = [a.model_copy(update={"description": "x"}), a.replace(description="y")]
+    for x in changed:
+        assert x.model_fields_set == {"name", "type", "enabled", "description"}
+    assert a.model_fields_set == b.model_fields_set == {"name", "type", "enabled"}

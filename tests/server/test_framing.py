@@ -13,6 +13,7 @@ from server.netconf.framing import (
     FramingError,
     encode_chunked,
     encode_eom,
+    frame,
 )
 
 messages = st.lists(st.binary(min_size=1, max_size=300).filter(lambda b: EOM not in b),
@@ -144,6 +145,26 @@ def test_chunked_oversize_across_chunks() -> None:
     dec.feed(b"\n#6\nabcdef\n#5\n")
     with pytest.raises(FramingError):
         dec.next_message()
+
+
+@settings(max_examples=200, deadline=None)
+@given(msgs=st.lists(st.lists(st.binary(max_size=100).filter(lambda b: EOM not in b), min_size=1,
+                              max_size=5).filter(lambda ps: any(ps) and EOM not in b"".join(ps)),
+                     min_size=1, max_size=4),
+       chunked=st.booleans(), cuts=st.lists(st.integers(min_value=0, max_value=5_000), max_size=10))
+def test_frame_parts(msgs: list[list[bytes]], chunked: bool, cuts: list[int]) -> None:
+    """A message given in parts (a reply's head, body and tail) is framed without joining
+    them: the same bytes arrive as one message, the parts themselves are passed on as they are."""
+    framed = [frame(parts, chunked) for parts in msgs]
+    for parts, pieces in zip(msgs, framed, strict=True):
+        assert all(any(piece is p for piece in pieces) for p in parts)
+    data = b"".join(b"".join(pieces) for pieces in framed)
+    assert run(Decoder(chunked=chunked), split(data, cuts)) == [b"".join(ps) for ps in msgs]
+
+
+def test_frame_is_one_chunk() -> None:
+    assert b"".join(frame([b"<a>", b"xy", b"</a>"], True)) == b"\n#9\n<a>xy</a>\n##\n"
+    assert b"".join(frame([b"<a/>"], False)) == b"<a/>]]>]]>"
 
 
 def test_encoders() -> None:
