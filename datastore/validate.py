@@ -24,9 +24,10 @@ from typing import Any
 
 from models.bundle import Bundle, YangModel
 from models.defaults import has_defaults
+from models.defaults import whens as _whens  # the whens deciding whether a node may exist
 from models.errors import YangdError
 from models.instance import InstanceNode, find, root_node
-from models.schema import DATA_KINDS, Kind, SchemaNode, XPathExpr
+from models.schema import DATA_KINDS, Kind, SchemaNode
 from models.types import UnionType
 from models.xpath import NameTest, iter_nodes, parse, resolve_prefixes
 from models.xpath.ast import BinaryOp, FilterPath, FunctionCall, Literal, Negate, Number
@@ -510,25 +511,6 @@ def _free(e: Any) -> bool:
         case FilterPath(primary=primary):
             return _free(primary)
     return False
-
-
-_WHENS: dict[int, tuple[SchemaNode, tuple[XPathExpr, ...]]] = {}
-
-
-def _whens(sn: SchemaNode) -> tuple[XPathExpr, ...]:
-    """The whens deciding whether ``sn`` may exist: those of the choices and cases between it
-    and its data parent (outermost first), then its own. RFC 7950 §7.21.5: a choice's or
-    case's when has the closest ancestor data node as its context, compiled as "parent", so
-    each of them reads the same on any data node below it (cached per node)."""
-    got = _WHENS.get(id(sn))
-    if got is None or got[0] is not sn:
-        whens: list[XPathExpr] = list(sn.when)
-        p = sn.parent
-        while p is not None and p.kind in (Kind.CHOICE, Kind.CASE):
-            whens[:0] = p.when
-            p = p.parent
-        got = _WHENS[id(sn)] = (sn, tuple(whens))
-    return got[1]
 
 
 def _choices(sn: SchemaNode) -> Iterator[SchemaNode]:

@@ -164,15 +164,20 @@ class InstanceNode:
         return [InstanceNode(sn, v, self, self.bundle)]
 
     def _implicit(self, sn: SchemaNode) -> list[InstanceNode]:
-        from models.defaults import case_allows, default_of, has_defaults
+        from models.defaults import case_allows, default_of, has_defaults, in_use, whens
 
         kind = sn.kind
         if kind is Kind.LEAF or kind is Kind.LEAF_LIST:
             if sn.default is None or not case_allows(self.value, sn):
                 return []
+            if whens(sn):  # §7.6.1: a default under a false when is not in use
+                use = in_use(self, sn)
+                if not use:  # None: its when is being evaluated, it is the dummy node (§7.21.5)
+                    return [] if use is False else [InstanceNode(sn, None, self, self.bundle)]
             d = default_of(self.bundle, sn)
             return list(self._expand(sn, d)) if kind is Kind.LEAF_LIST else [InstanceNode(sn, d, self, self.bundle)]
-        if kind is Kind.CONTAINER and not sn.presence and has_defaults(sn) and case_allows(self.value, sn):
+        if kind is Kind.CONTAINER and not sn.presence and has_defaults(sn) and case_allows(self.value, sn) \
+                and in_use(self, sn) is not False:  # an NP container under a false when does not exist
             return [InstanceNode(sn, None, self, self.bundle)]
         return []
 
@@ -295,6 +300,8 @@ def leaf_text(bundle: Bundle, sn: SchemaNode, v: Any) -> str:
         return v  # type: ignore[no-any-return]
     if t is int:
         return str(v)
+    if v is None:  # the dummy node a when is evaluated on has no value (RFC 7950 §7.21.5)
+        return ""
     return bundle.type_of(sn).to_text(v, MODULE_NAMES)
 
 

@@ -32,6 +32,7 @@ from datastore.tree import get_at, set_at
 from models.bundle import Bundle, YangModel
 from models.codec import encode_json, encode_xml, to_bytes
 from models.defaults import default_of, with_defaults
+from models.instance import InstanceNode, root_node
 from models.library import yang_library
 from models.schema import Kind, SchemaNode
 from models.yanglist import YangList
@@ -134,12 +135,19 @@ def read(session: Session, res: Resource, params: ReadParams, media: Media, src:
     sel = parse_fields(node, params.fields) if params.fields is not None else None
     value: Any = get_at(tree, res.path) if res.path else tree
     wd = params.with_defaults
-    if value is None and wd in ("report-all", "report-all-tagged") and node.kind is Kind.LEAF \
-            and node.default is not None:
-        value = default_of(bundle, node)
+    reporting_all = wd in ("report-all", "report-all-tagged")
+    # whens on defaults are XPath over the whole tree (RFC 7950 §7.6.1): the resource's
+    # parent instance is where they are evaluated from
+    above = _parent_instance(bundle, tree, res.path) if reporting_all and res.path else None
+    if value is None and above is not None:
+        if node.kind is Kind.LEAF and node.default is not None:
+            in_use = above.children_of(node)  # a default under a false when is not in use
+            value = in_use[0].value if in_use else None
+        elif node.kind is Kind.CONTAINER and not node.presence and above.children_of(node):
+            value = node.cls()  # an NP container holding defaults in use: filled in below
     if value is None or not _content_allows(node, params.content):
         raise _missing(bundle, res)
-    value = _shape(bundle, node, value, params.content, wd)
+    value = _shape(bundle, node, value, params.content, wd, above)
     if acc is not None and value is not None and wd in ("report-all", "report-all-tagged"):
         # defaults filled in where NACM pruned a node must not bring it back
         value = acc.prune(value) if not res.path else \
@@ -175,11 +183,27 @@ def _content_allows(node: SchemaNode, content: str) -> bool:
 
 # ---- content and with-defaults -------------------------------------------------------------
 
-def _shape(bundle: Bundle, node: SchemaNode, value: Any, content: str, wd: str | None) -> Any:
+def _parent_instance(bundle: Bundle, tree: Any, path: Path) -> InstanceNode | None:
+    """The instance of the parent of the node at ``path`` in ``tree``, or None when absent."""
+    node = root_node(tree, bundle)
+    for st in path[:-1]:
+        if st.node.kind is Kind.LIST and st.key is not None:
+            nxt = node.entry(st.node, st.key)
+        else:
+            kids = node.children_of(st.node)
+            nxt = kids[0] if kids else None
+        if nxt is None:
+            return None
+        node = nxt
+    return node
+
+
+def _shape(bundle: Bundle, node: SchemaNode, value: Any, content: str, wd: str | None,
+           above: InstanceNode | None = None) -> Any:
     if content == "all" and wd in (None, "explicit"):
         return value
     if wd in ("report-all", "report-all-tagged") and node.kind in (Kind.CONTAINER, Kind.LIST):
-        fill: Callable[[Any], Any] = lambda o: with_defaults(bundle, node, o, content == "config")  # noqa: E731
+        fill: Callable[[Any], Any] = lambda o: with_defaults(bundle, node, o, content == "config", above)  # noqa: E731
         value = _each(value, fill)
     if content == "all" and wd != "trim":
         return value
