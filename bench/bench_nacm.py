@@ -8,12 +8,18 @@ notifications, other paths) and, last:
   keyed  — a read deny of one entry by key (every entry's key is compared; one is removed)
   leaf   — and also a read deny of every entry's description (every entry is rewritten)
 "off" is a recovery session (RFC 8341 §2.5: NACM skipped, as with enable-nacm false) reading
-the same running version right before "on"; the figure is the best of the repeats. Each read is timed after a commit
-that changed the NACM config (compiled again, nothing cached: every entry is checked; copies
-of entries without the children a rule hides from every entry are reused when the new rules
-hide the same ones), the same where no rule hid those children before ("cold": every entry is
-copied), one that changed an interface (only changed entries are pruned again), one elsewhere (the last
-pruned list is reused) and with running unchanged (the last pruned tree is reused). Target: < 25% slower than off. Prints a table; asserts nothing.
+the same running version right before "on"; the figure is the best of the repeats. Each read
+is timed after a commit that
+  nacm  — changed the NACM config but not this user's rules (a rule comment): nothing is
+          compiled again, the user's memos stay;
+  rules — changed this user's rules (a rule for another module): compiled anew, every entry
+          is checked again; copies of entries without the children a rule hides from every
+          entry are reused when the new rules hide the same ones;
+  cold  — the same, where no rule hid those children before: every such entry is copied;
+  list  — changed an interface (only changed entries are pruned again);
+  other — changed something elsewhere (the last pruned list is reused);
+  same  — nothing (the last pruned tree is reused).
+Target: < 25% slower than off. Prints a table; asserts nothing.
 
     .venv/bin/python bench/bench_nacm.py [--entries 10000] [--repeat 7]
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import sys
 import tempfile
 import time
@@ -74,18 +81,23 @@ def read(s: Session) -> int:
     return len(encode_xml_bytes(s.get("running"), wrapper="data"))
 
 
-MODES = ("nacm", "cold", "list", "other", "same")
+_FLIP = itertools.cycle(("read update", "read"))  # each "rules" change differs from the last
+
+MODES = ("nacm", "rules", "cold", "list", "other", "same")
 
 
 def change(mode: str, i: int, admin: Session) -> None:
     if mode == "list":  # an entry changed: the interface list is pruned again
         admin.edit("running", edit_from_json(g.B, g.B.node(IFS), {"interface": [
             {"name": "if-000007", "description": f"changed {i}"}]}))
-    elif mode in ("nacm", "cold"):  # the NACM config changed: compiled anew, every memo cold
+    elif mode == "nacm":  # the NACM config changed, this user's rules did not (a comment)
+        admin.edit("running", edit_from_json(g.B, g.B.node("/ietf-netconf-acm:nacm"), {"rule-list": [
+            {"name": "ops", "rule": [{"name": "rpc-0", "comment": f"edit {i}"}]}]}))
+    elif mode in ("rules", "cold"):  # this user's rules changed: compiled anew, memos cold
         if mode == "cold":  # … and no rule hid these children before: no entry copy to reuse
             admin.ds.nacm.blanked.clear()
         admin.edit("running", edit_from_json(g.B, g.B.node("/ietf-netconf-acm:nacm"), {"rule-list": [
-            {"name": "ops", "rule": [{"name": "rpc-0", "comment": f"edit {i}"}]}]}))
+            {"name": "ops", "rule": [{"name": "mod-0", "access-operations": next(_FLIP)}]}]}))
     elif mode == "other":  # running changed elsewhere: the last pruned list is reused
         admin.edit("running", edit_from_json(g.B, g.B.node("/ietf-system:system"),
                                              {"location": f"rack {i}"}))
@@ -130,8 +142,9 @@ def main() -> None:
             rows.append((variant, mode, off, on, (on / off - 1) * 100))
     ds.close()
     print(f"get-config of {a.entries} interfaces, 20 rules, best of {a.repeat}")
-    print("running before the read: nacm = the NACM config changed (rules compiled anew), cold = "
-          "the same, and no rule hid these leaves before, list = an interface changed, other = changed elsewhere, same = unchanged")
+    print("running before the read: nacm = the NACM config changed, not this user's rules; rules = "
+          "this user's rules changed; cold = the same, and no rule hid these leaves before; list = an "
+          "interface changed; other = changed elsewhere; same = unchanged")
     print(f"{'rules':8} {'read':6} {'off [ms]':>9} {'on [ms]':>9} {'overhead':>9}")
     for variant, kind, off, on, pct in rows:
         print(f"{variant:8} {kind:6} {off * 1e3:9.1f} {on * 1e3:9.1f} {pct:8.1f}%")

@@ -40,6 +40,7 @@ from models.schema import SchemaNode
 __all__ = ["ALWAYS_PERMITTED", "CREATE", "DELETE", "EXEC", "READ", "UPDATE", "Access", "Nacm"]
 
 _NACM_PATH = "/ietf-netconf-acm:nacm"
+_LAST_MAX = 256  # group sets whose Access outlives a NACM change (Nacm._last)
 log = logging.getLogger("yangd.nacm")
 
 
@@ -56,6 +57,7 @@ class Nacm:
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, str], Access | None] = {}
         self._cache_of: Any = None  # the /nacm subtree the cache was built from
+        self._last: dict[str, Access] = {}  # group set → its Access under the latest /nacm
         self._deny: dict[int, str | None] = {}  # schema node id → default-deny in force
         # Read pruning's copies of top-level list entries without the children a rule hides
         # from every entry, per (list node id, children cut): {id(entry): (entry, copy)};
@@ -88,7 +90,7 @@ class Nacm:
         with self._lock:
             self.file_groups = {u: frozenset(gs) for u, gs in by_user.items()}
             self.recovery_users = frozenset(recovery_users)
-            self._cache = {}
+            self._cache, self._last = {}, {}
 
     def config_of(self, running: YangModel) -> Any:
         """running's /nacm container (a generated class of the bundle), or None."""
@@ -118,8 +120,15 @@ class Nacm:
             gkey = (id(nacm), "\0" + ",".join(sorted(groups)))
             acc = self._cache.get(gkey)
             if acc is None:
-                acc = Access(self, compile_rules(self.bundle, nacm, groups))
+                rules = compile_rules(self.bundle, nacm, groups)
+                # A NACM change that leaves these groups' rules as they were (another group's
+                # rules, a comment, a counter setting) keeps their Access and all it learnt.
+                prev = self._last.get(gkey[1])
+                acc = prev if prev is not None and prev.rules == rules else Access(self, rules)
                 self._cache[gkey] = acc
+                if len(self._last) >= _LAST_MAX:
+                    self._last.clear()
+                self._last[gkey[1]] = acc
             self._cache[key] = acc
             return acc
 

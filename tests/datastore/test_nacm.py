@@ -133,6 +133,21 @@ def test_entry_copies_without_a_hidden_leaf_follow_rule_changes(ds: Datastores) 
     assert after.get(("eth2",)).description == "new" and after.get(("eth2",)).enabled is None
 
 
+def test_access_kept_across_nacm_changes_that_leave_the_rules(ds: Datastores) -> None:
+    setup(ds, nacm(OPS), [iface("eth0", description="d0"), iface("secret")])
+    olga = ds.open_session("olga", "netconf")
+    before = olga.access
+    assert before is not None and names(olga) == ["eth0"]
+    # another group's rules and a comment change: olga's rules are the same, so is her Access
+    other = {"name": "extra", "group": ["admin"], "rule": [rule("x", "deny", "exec", module="ietf-system")]}
+    ops = {**OPS, "rule": [{**OPS["rule"][0], "comment": "why"}, *OPS["rule"][1:]]}
+    setup(ds, nacm(ops, other))
+    assert olga.access is before and names(olga) == ["eth0"]
+    # her rules change: a new Access, and reads follow it at once
+    setup(ds, nacm({**OPS, "rule": OPS["rule"][1:]}))
+    assert olga.access is not before and names(olga) == ["eth0", "secret"]
+
+
 def test_write_default_deny_and_path_of_denied_node(ds: Datastores) -> None:
     setup(ds, nacm(OPS), [iface("eth0")])
     olga, nobody = ds.open_session("olga", "netconf"), ds.open_session("nobody", "netconf")
