@@ -4,20 +4,12 @@ as a resource, including when the when reads data above the requested resource."
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import httpx
 import pytest
 
-from datastore.datastores import Datastores
-from datastore.store import Store
-from server.config import Config, add_user
-from server.restconf.server import serve
-from tests.server.restconf.conftest import JSON, REPO, Running
+from tests.server.restconf.conftest import JSON, REPO
 
 MODULE = """
 module dwr {
@@ -37,7 +29,8 @@ module dwr {
 
 
 @pytest.fixture(scope="module")
-def dwr_pkg(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+def pkg(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The shipped modules and dwr (overrides conftest's: its rc_server and c serve this)."""
     from models.compiler.package import compile_package, features_file, import_package
 
     yang = REPO / "yang"
@@ -49,27 +42,6 @@ def dwr_pkg(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     return import_package(out, f"_rc_test_dwr_{abs(hash(str(out)))}")
 
 
-@pytest.fixture
-def client(tmp_path: Path, dwr_pkg: ModuleType) -> Iterator[httpx.Client]:
-    data = tmp_path / "data"
-    add_user(data, "admin", "admin-pw")
-    ds = Datastores(dwr_pkg.B, Store.open(f"sqlite:///{data / 'yangd.db'}"))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    cfg = Config(data_dir=data, restconf_listen="127.0.0.1:0")
-    srv = asyncio.run_coroutine_threadsafe(serve(cfg, ds), loop).result(20)
-    try:
-        with Running(srv, ds, loop, data).client() as c:
-            yield c
-    finally:
-        asyncio.run_coroutine_threadsafe(srv.close(), loop).result(20)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-        ds.close()
-
-
 def get(c: httpx.Client, path: str) -> httpx.Response:
     return c.get(f"/restconf/data/{path}?with-defaults=report-all", headers={"Accept": JSON})
 
@@ -79,23 +51,23 @@ def set_mode(c: httpx.Client, mode: str) -> None:
     assert r.status_code in (201, 204), r.text
 
 
-def test_report_all_follows_whens_on_defaults(client: httpx.Client) -> None:
-    set_mode(client, "off")
-    top = get(client, "dwr:top").json()["dwr:top"]
+def test_report_all_follows_whens_on_defaults(c: httpx.Client) -> None:
+    set_mode(c, "off")
+    top = get(c, "dwr:top").json()["dwr:top"]
     assert top == {"mode": "off", "box": {"always": 7}}
     # the leaf resource: a default not in use does not exist (404), and is served once in use
-    assert get(client, "dwr:top/own").status_code == 404
+    assert get(c, "dwr:top/own").status_code == 404
     # the box sub-resource: gated's when reads mode, above the resource
-    r = get(client, "dwr:top/box")
+    r = get(c, "dwr:top/box")
     assert r.status_code == 200, (r.status_code, r.text)
     assert r.json()["dwr:box"] == {"always": 7}, r.text
-    assert get(client, "dwr:top/box/gated").status_code == 404
-    set_mode(client, "on")
-    top = get(client, "dwr:top").json()["dwr:top"]
+    assert get(c, "dwr:top/box/gated").status_code == 404
+    set_mode(c, "on")
+    top = get(c, "dwr:top").json()["dwr:top"]
     assert top == {"mode": "on", "own": 1, "box": {"always": 7, "gated": 10}}
-    assert get(client, "dwr:top/own").json() == {"dwr:own": 1}
-    assert get(client, "dwr:top/box").json()["dwr:box"] == {"always": 7, "gated": 10}
-    assert get(client, "dwr:top/box/gated").json() == {"dwr:gated": 10}
+    assert get(c, "dwr:top/own").json() == {"dwr:own": 1}
+    assert get(c, "dwr:top/box").json()["dwr:box"] == {"always": 7, "gated": 10}
+    assert get(c, "dwr:top/box/gated").json() == {"dwr:gated": 10}
     # without report-all: only what is there
-    r = client.get("/restconf/data/dwr:top", headers={"Accept": JSON})
+    r = c.get("/restconf/data/dwr:top", headers={"Accept": JSON})
     assert r.json()["dwr:top"] == {"mode": "on"}
