@@ -4,7 +4,8 @@ glibc keeps freed memory in its arenas (one per thread that allocates): the pars
 10,000-entry edit, a whole-tree snapshot or a 2 MB reply leave tens of MiB behind, so
 fragmented that the heap never shrinks by itself. Callers that just finished something
 large (datastore/store.py after a large commit or snapshot, server/netconf/session.py after
-a large request or reply) call ``release_memory``.
+a large request or reply, server/restconf/body.py after a large body) call
+``release_memory``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 
 from lxml import etree
 
+from datastore.memory import release_memory
 from datastore.path import Path, format_path
 from models.bundle import Bundle
 from models.codec import InstanceError, decode_json, edit_from_xml
@@ -30,6 +31,7 @@ from server.restconf.parse import parse_json, parse_xml, split_tag
 __all__ = ["BULK_BYTES", "bulk", "data_edits", "resource_edits", "wrap"]
 
 BULK_BYTES = 64 * 1024  # a body this large is a bulk edit (bulk(), _decoded())
+RELEASE_BYTES = 256 * 1024  # … and this large, its freed memory goes back to the OS after it
 
 _gc_lock = threading.Lock()
 _gc_paused = 0  # requests inside bulk() that paused the collector
@@ -50,7 +52,8 @@ def bulk(raw: bytes) -> Iterator[None]:
     the next collections, and the new tree by every full one (1-2 s each at 100k entries,
     in the middle of later requests). Frozen objects are still freed by reference counting,
     as the datastore's acyclic trees are when replaced; only a reference cycle alive at that
-    moment and dropped later is never collected, and bulk edits are rare.
+    moment and dropped later is never collected, and bulk edits are rare. After a body of
+    RELEASE_BYTES or more, the heap it freed is handed back to the OS (datastore/memory.py).
     """
     global _gc_paused
     if len(raw) < BULK_BYTES:
@@ -72,6 +75,8 @@ def bulk(raw: bytes) -> Iterator[None]:
                 if _gc_paused == 0:
                     gc.freeze()
                     gc.enable()
+        if len(raw) >= RELEASE_BYTES:  # the parse tree and edits of a large body are garbage now
+            release_memory()
 
 
 def _bad(msg: str, tag: str = "invalid-value", path: str | None = None) -> RestconfError:
