@@ -20,14 +20,14 @@ from typing import Any
 import pytest
 
 from datastore.datastores import Datastores
-from datastore.edit import apply_edit
 from datastore.store import Store
 from datastore.validate import validate
 from models.bundle import Bundle, YangModel
-from models.edit import EditNode, edit_from_json
+from models.edit import edit_from_json
 from models.errors import YangdErrors
 from models.schema import Kind, SchemaNode
-from tests.datastore.test_edit import S, build, e
+from tests.datastore.test_edit import S, e
+from tests.datastore.test_validate import Err, edited, edits
 
 M = "dstest-when-choice"
 T = f"/{M}:top"
@@ -65,29 +65,6 @@ def top(*kids: S) -> S:
 
 def entry(name: str, *kids: S) -> S:
     return e(f"{M}:entry", *kids, k=(name,))
-
-
-def edits(B: Bundle, *specs: S) -> list[EditNode]:
-    return [build(B.schema.root, s) for s in specs]
-
-
-Err = tuple[str, str | None, str | None]  # tag, app_tag, path
-
-
-def full(B: Bundle, tree: YangModel) -> set[Err]:
-    got = validate(B, tree, None)
-    out = {(x.tag, x.app_tag, x.path) for x in got}
-    assert len(out) == len(got), f"an error reported twice: {got}"
-    return out
-
-
-def edited(B: Bundle, tree: YangModel, *specs: S) -> tuple[YangModel, set[Err]]:
-    """Apply an edit; full and incremental validation of the result must agree."""
-    res = apply_edit(B, tree, edits(B, *specs))
-    got = full(B, res.tree)
-    inc = {(x.tag, x.app_tag, x.path) for x in validate(B, res.tree, res.changes)}
-    assert inc == got, f"incremental {inc} != full {got}"
-    return res.tree, got
 
 
 def when_err(path: str) -> Err:
